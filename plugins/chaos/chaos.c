@@ -1,0 +1,2 @@
+#include <clouddns/clouddns.h>
+CDNS_PLUGIN(.name = "chaos", .version = CDNS_VERSION);

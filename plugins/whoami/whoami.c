@@ -1,0 +1,2 @@
+#include <clouddns/clouddns.h>
+CDNS_PLUGIN(.name = "whoami", .version = CDNS_VERSION);

@@ -1,0 +1,18 @@
+/* Everything a plugin needs. */
+#ifndef CLOUDDNS_CLOUDDNS_H
+#define CLOUDDNS_CLOUDDNS_H
+
+#include <clouddns/conf.h>
+#include <clouddns/edns.h>
+#include <clouddns/error.h>
+#include <clouddns/log.h>
+#include <clouddns/name.h>
+#include <clouddns/pkt.h>
+#include <clouddns/plugin.h>
+#include <clouddns/query.h>
+#include <clouddns/rdata.h>
+#include <clouddns/rrtype.h>
+#include <clouddns/version.h>
+#include <clouddns/wire.h>
+
+#endif
