@@ -23,20 +23,20 @@ static inline uint8_t cdns__lower(uint8_t c)
 int cdns_name_unpack(const uint8_t *msg, size_t msglen, size_t *pos, uint8_t *out)
 {
 	size_t p = *pos;
-	/* RFC 9267 §2: a pointer must point strictly before the start of the run of labels that
-	 * holds it. Every target is then lower than the previous one: no loop is possible. */
+	/* RFC 9267 §2 and RFC 1035 §4.1.4 ("a prior occurrence"): a pointer must point strictly
+	 * before the start of the run of labels that holds it, and the labels it leads to must
+	 * end before that run began. Targets then strictly decrease, so no loop is possible. */
 	size_t seg_start = p;
-	size_t after = 0; /* where the name ends as stored at *pos, once a pointer was taken */
+	size_t bound = msglen; /* bytes of the current run must lie below this */
+	size_t after = 0;      /* where the name ends as stored at *pos, once a pointer was taken */
 	size_t olen = 0;
 	unsigned hops = 0;
 
 	for (;;) {
-		if (p >= msglen)
-			return CDNS_ETRUNC;
+		if (p >= bound)
+			return hops == 0 ? CDNS_ETRUNC : CDNS_EPTR;
 		uint8_t l = msg[p];
 		if (l == 0) {
-			if (olen + 1 > CDNS_NAME_MAXLEN)
-				return CDNS_ENAMELEN;
 			if (out != NULL)
 				out[olen] = 0;
 			olen++;
@@ -47,8 +47,8 @@ int cdns_name_unpack(const uint8_t *msg, size_t msglen, size_t *pos, uint8_t *ou
 		case 0x00:
 			break;
 		case 0xc0: {
-			if (p + 1 >= msglen)
-				return CDNS_ETRUNC;
+			if (p + 1 >= bound)
+				return hops == 0 ? CDNS_ETRUNC : CDNS_EPTR;
 			size_t target = ((size_t)(l & 0x3f) << 8) | msg[p + 1];
 			/* Forward, self and loop pointers all fail this test; the header is no
 			 * place for a name either. */
@@ -56,19 +56,20 @@ int cdns_name_unpack(const uint8_t *msg, size_t msglen, size_t *pos, uint8_t *ou
 				return CDNS_EPTR;
 			if (after == 0)
 				after = p + 2;
-			p = target;
+			bound = seg_start;
 			seg_start = target;
+			p = target;
 			continue;
 		}
 		default:
 			/* 01 (RFC 6891 §5: extended labels are deprecated) and 10 (reserved). */
 			return CDNS_EFORMAT;
 		}
-		/* The label plus the root label that must still follow. */
+		/* RFC 1035 §2.3.4: the label plus the root label that must still follow. */
 		if (olen + 1 + l + 1 > CDNS_NAME_MAXLEN)
 			return CDNS_ENAMELEN;
-		if (p + 1 + l > msglen)
-			return CDNS_ETRUNC;
+		if (p + 1 + l > bound)
+			return hops == 0 ? CDNS_ETRUNC : CDNS_EPTR;
 		if (out != NULL)
 			memcpy(out + olen, msg + p, (size_t)l + 1);
 		olen += (size_t)l + 1;
@@ -308,6 +309,25 @@ int cdns_name_from_text(const char *text, size_t len, const uint8_t *origin, uin
 	return (int)(o + olen);
 }
 
+/* RFC 1035 §5.1: characters with a meaning in master files are escaped as "\c". */
+static inline bool cdns__special(uint8_t c)
+{
+	switch (c) {
+	case '.':
+	case '\\':
+	case '"':
+	case '(':
+	case ')':
+	case ';':
+	case '@':
+	case '$':
+	case ' ':
+		return true;
+	default:
+		return false;
+	}
+}
+
 int cdns_name_to_text(const uint8_t *name, char *out, size_t outlen)
 {
 	size_t o = 0;
@@ -324,34 +344,22 @@ int cdns_name_to_text(const uint8_t *name, char *out, size_t outlen)
 		uint8_t l = name[p++];
 		for (size_t end = p + l; p < end; p++) {
 			uint8_t c = name[p];
-			/* Worst case \DDD, and keep room for the final dot and the NUL. */
-			if (o + 4 + 2 > outlen) {
-				size_t need = (c > ' ' && c < 0x7f) ? 2 : 4;
-				if (o + need + 2 > outlen)
-					return CDNS_ESPACE;
-			}
-			switch (c) {
-			case '.':
-			case '\\':
-			case '"':
-			case '(':
-			case ')':
-			case ';':
-			case '@':
-			case '$':
-			case ' ':
+			bool special = cdns__special(c);
+			bool printable = c > ' ' && c < 0x7f;
+			size_t need = special ? 2 : printable ? 1 : 4;
+			/* Keep room for the dot that ends the label and for the NUL. */
+			if (o + need + 2 > outlen)
+				return CDNS_ESPACE;
+			if (special) {
 				out[o++] = '\\';
 				out[o++] = (char)c;
-				break;
-			default:
-				if (c > ' ' && c < 0x7f) {
-					out[o++] = (char)c;
-				} else {
-					out[o++] = '\\';
-					out[o++] = (char)('0' + c / 100);
-					out[o++] = (char)('0' + c / 10 % 10);
-					out[o++] = (char)('0' + c % 10);
-				}
+			} else if (printable) {
+				out[o++] = (char)c;
+			} else {
+				out[o++] = '\\';
+				out[o++] = (char)('0' + c / 100);
+				out[o++] = (char)('0' + c / 10 % 10);
+				out[o++] = (char)('0' + c % 10);
 			}
 		}
 		out[o++] = '.';
