@@ -1,1 +1,91 @@
-/* placeholder */
+/* Building the response of a query: thin, allocation-free helpers over the message builder. */
+#include <string.h>
+
+#include <clouddns/error.h>
+#include <clouddns/query.h>
+
+void *cdns_query_alloc(cdns_query_t *q, size_t size)
+{
+	size_t at = (q->arena_used + 15) & ~(size_t)15;
+	if (at > q->arena_cap || size > q->arena_cap - at)
+		return NULL;
+	q->arena_used = at + size;
+	return q->arena + at;
+}
+
+/* Bytes kept free at the end of the response for the OPT record the core appends. */
+static uint16_t opt_reserve(const cdns_query_t *q)
+{
+	return q->edns_reply ? CDNS_OPT_BASE_LEN : 0;
+}
+
+void cdns_resp_reset(cdns_query_t *q)
+{
+	cdns_pkt_init(&q->resp, q->resp.wire, q->resp.cap);
+	cdns_pkt_set_limit(&q->resp, (uint16_t)(q->resp_max - opt_reserve(q)));
+	cdns_pkt_set_id(&q->resp, q->id);
+	/* RFC 1035 §4.1.1: RD is copied; RFC 4035 §3.1.6: so is CD. */
+	cdns_pkt_set_flags(&q->resp, (uint16_t)(CDNS_FLAG_QR | (q->flags & (0x7800 | CDNS_FLAG_RD |
+									       CDNS_FLAG_CD))));
+	q->rcode = CDNS_RCODE_NOERROR;
+	q->ede = -1;
+	q->ede_text = NULL;
+	q->resp_wire_set = 0;
+	if (q->qname_len > 0) {
+		/* Echo the question with the client's case (RFC 4343 §4.1). */
+		uint8_t name[CDNS_NAME_MAXLEN];
+		size_t pos = q->qname_off;
+		if (cdns_name_unpack(q->msg.wire, q->msg.len, &pos, name) > 0)
+			(void)cdns_pkt_put_question(&q->resp, name, q->qtype, q->qclass);
+	}
+}
+
+int cdns_resp_add(cdns_query_t *q, int section, const uint8_t *owner, uint16_t type,
+		  uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
+{
+	return cdns_pkt_put_rr(&q->resp, section, owner, type, rclass, ttl, rdata, rdlen);
+}
+
+void cdns_resp_set_rcode(cdns_query_t *q, uint16_t rcode)
+{
+	q->rcode = rcode & 0xfff;
+}
+
+void cdns_resp_set_flags(cdns_query_t *q, uint16_t set, uint16_t clear)
+{
+	uint16_t f = cdns_pkt_flags(&q->resp);
+	cdns_pkt_set_flags(&q->resp, (uint16_t)((f & ~clear) | set));
+}
+
+void cdns_resp_set_ede(cdns_query_t *q, uint16_t info, const char *text)
+{
+	q->ede = info;
+	q->ede_text = text;
+}
+
+int cdns_resp_set_wire(cdns_query_t *q, const uint8_t *wire, size_t len)
+{
+	if (len < CDNS_HDR_LEN || cdns_get16(wire + 4) != 1 || q->qname_len == 0)
+		return CDNS_EFORMAT;
+	/* The question must be ours: same name (any case, uncompressed), type and class. */
+	size_t qend = CDNS_HDR_LEN + q->qname_len + 4;
+	if (len < qend || cdns_name_check(wire + CDNS_HDR_LEN, len - CDNS_HDR_LEN) != q->qname_len)
+		return CDNS_EFORMAT;
+	if (!cdns_name_equal(wire + CDNS_HDR_LEN, q->qname) ||
+	    cdns_get16(wire + CDNS_HDR_LEN + q->qname_len) != q->qtype ||
+	    cdns_get16(wire + CDNS_HDR_LEN + q->qname_len + 2) != q->qclass)
+		return CDNS_EFORMAT;
+	if (len > q->resp_max)
+		return CDNS_ESPACE;
+	memcpy(q->resp.wire, wire, len);
+	q->resp.len = (uint16_t)len;
+	q->resp.limit = (uint16_t)len;
+	cdns_pkt_set_id(&q->resp, q->id);
+	/* The client's case: same length, so copy the name bytes as the client sent them. */
+	size_t pos = q->qname_off;
+	uint8_t name[CDNS_NAME_MAXLEN];
+	if (cdns_name_unpack(q->msg.wire, q->msg.len, &pos, name) == q->qname_len)
+		memcpy(q->resp.wire + CDNS_HDR_LEN, name, q->qname_len);
+	q->resp_wire_set = 1;
+	return 0;
+}

@@ -60,6 +60,8 @@ typedef struct cdns_query {
 	int32_t ede;         /* Extended DNS Error info code, or -1 */
 	const char *ede_text; /* static or arena text for the EDE, or NULL */
 	bool edns_reply;     /* add an OPT record to the response (default: request had one) */
+	const uint8_t *resp_nsid; /* NSID payload (RFC 5001) for the response OPT, or NULL; */
+	uint16_t resp_nsid_len;   /* the core adds it only when the request asked (edns.nsid) */
 
 	/* Runtime. */
 	cdns_worker_t *worker;
@@ -89,8 +91,6 @@ void *cdns_query_alloc(cdns_query_t *q, size_t size);
 /* Continue a query whose hook returned CDNS_ASYNC. Must be called on the query's worker loop
  * (from a watcher callback of that loop), exactly once, with NEXT, DONE or DROP. */
 void cdns_query_resume(cdns_query_t *q, int verdict);
-
-/* The client's case of the question name, for echoing (the question is already in resp). */
 
 /* Start over: header (ID, opcode, RD and CD copied, QR set), the question as the client sent
  * it, no records, rcode NOERROR. The core calls this before the first plugin. */

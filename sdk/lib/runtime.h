@@ -1,0 +1,37 @@
+/* What the server fills in for the plugin-facing runtime accessors. Private to libclouddns
+ * and server/: never installed, never included by plugins. */
+#ifndef CDNS_LIB_RUNTIME_H
+#define CDNS_LIB_RUNTIME_H
+
+#include <stdbool.h>
+
+#include <clouddns/plugin.h>
+
+struct cdns_setup {
+	cdns_diag_t *diag;
+	char prefix[128];
+	bool check_only;
+	const char *identity;
+	const char *config_dir;
+	unsigned workers;
+	/* Keeps a string alive as long as the configuration tree. */
+	const char *(*keep)(void *owner, const char *s);
+	void *keep_owner;
+};
+
+struct cdns_worker_ops {
+	/* Continue a query after CDNS_ASYNC. */
+	void (*resume)(cdns_query_t *q, int verdict);
+};
+
+/* The public part of a worker; the server embeds it as the first member of its own. */
+struct cdns_worker {
+	unsigned index;
+	struct ev_loop *loop;
+	const struct cdns_worker_ops *ops;
+};
+
+/* Set by the server at start. */
+void cdns__runtime_set_control_loop(struct ev_loop *loop);
+
+#endif
