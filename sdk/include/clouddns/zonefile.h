@@ -1,0 +1,62 @@
+/* Master files (RFC 1035 §5, with $TTL from RFC 2308 §4 and BIND's $GENERATE): a streaming
+ * reader that hands every record to a callback. No zone semantics here (SOA/NS checks, merging)
+ * — those belong to the zone builder (clouddns/zone.h). */
+#ifndef CLOUDDNS_ZONEFILE_H
+#define CLOUDDNS_ZONEFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <clouddns/name.h>
+
+/* One record as read. Pointers are valid only during the callback. */
+typedef struct cdns_zf_rr {
+	const uint8_t *owner; /* absolute, case as written */
+	uint16_t type, rclass;
+	uint32_t ttl;
+	const uint8_t *rdata; /* uncompressed wire form */
+	uint16_t rdlen;
+	const char *file;     /* file the record came from ($INCLUDE), for messages */
+	unsigned line;        /* line where the record starts */
+} cdns_zf_rr_t;
+
+/* Where and why reading stopped (errors) or what to warn about. */
+typedef struct cdns_zf_msg {
+	const char *file;
+	unsigned line, col; /* 1-based; col of the offending token */
+	char token[64];     /* the offending token, shortened */
+	char text[256];     /* e.g. "unknown RR type 'AAA'" */
+} cdns_zf_msg_t;
+
+/* Return 0 to go on, anything else to stop reading (that value is returned by the parser). */
+typedef int (*cdns_zf_rr_cb)(void *ctx, const cdns_zf_rr_t *rr);
+/* Non-fatal findings (e.g. "no $TTL: using the SOA MINIMUM 3600 as default TTL"). */
+typedef void (*cdns_zf_warn_cb)(void *ctx, const cdns_zf_msg_t *msg);
+
+typedef struct cdns_zf_opts {
+	const uint8_t *origin;   /* initial $ORIGIN (absolute); required */
+	uint32_t default_ttl;    /* TTL when neither $TTL nor an explicit/previous TTL is known;
+				  * 0 means: use the SOA MINIMUM as BIND does, with a warning */
+	uint16_t rclass;         /* class when none is written (and the only one accepted);
+				  * 0 means IN */
+	unsigned max_include_depth; /* 0: $INCLUDE is refused; typical 8 */
+	const char *include_root;   /* relative $INCLUDE paths resolve against the directory of
+				     * the including file; if include_root is set, paths outside
+				     * it are refused */
+	cdns_zf_warn_cb warn;       /* may be NULL */
+} cdns_zf_opts_t;
+
+/* Read a file. For each record calls rr_cb(ctx, rr). On a syntax error fills err (may be NULL)
+ * and returns CDNS_ESYNTAX; on I/O errors CDNS_EIO (err->text has strerror); if the callback
+ * stops, returns its value. Returns 0 at the end of a good file. */
+int cdns_zonefile_read(const char *path, const cdns_zf_opts_t *opts, cdns_zf_rr_cb rr_cb,
+		       void *ctx, cdns_zf_msg_t *err);
+
+/* The same over a buffer; name is used as the file name in messages and relative $INCLUDEs
+ * resolve against the current directory. */
+int cdns_zonefile_read_buf(const char *text, size_t len, const char *name,
+			   const cdns_zf_opts_t *opts, cdns_zf_rr_cb rr_cb, void *ctx,
+			   cdns_zf_msg_t *err);
+
+#endif
