@@ -1,1 +1,345 @@
-/* placeholder */
+/* Building DNS messages with name compression (RFC 1035 §4.1.4). Runs on the query path:
+ * no allocation, and the work per name is bounded by its label count times the size of the
+ * compression table. */
+#include <string.h>
+
+#include <clouddns/error.h>
+#include <clouddns/pkt.h>
+
+#include "rdlayout.h"
+
+/* Pointers carry 14 bits of offset. */
+#define CDNS__PTR_MAX 0x3fff
+
+static inline uint16_t cdns__hdr_count(const cdns_pkt_t *p, int section)
+{
+	return cdns_get16(p->wire + 4 + 2 * section);
+}
+
+static inline void cdns__hdr_set_count(cdns_pkt_t *p, int section, uint16_t v)
+{
+	cdns_put16(p->wire + 4 + 2 * section, v);
+}
+
+/* Hash of every suffix of a name, from the right, so that one pass serves all suffixes:
+ * h[i] covers labels i..n-1 plus the root. Fills off[] with the label offsets; returns n. */
+static unsigned cdns__suffix_hashes(const uint8_t *name, uint8_t *off, uint16_t *h)
+{
+	unsigned n = 0;
+	size_t pos = 0;
+
+	while (name[pos] != 0 && n < CDNS_NAME_MAXLABELS) {
+		off[n++] = (uint8_t)pos;
+		pos += (size_t)name[pos] + 1;
+	}
+	uint32_t x = 2166136261u;
+	for (unsigned i = n; i-- > 0;) {
+		const uint8_t *l = name + off[i];
+		for (unsigned j = 0; j <= l[0]; j++) {
+			x ^= l[j];
+			x *= 16777619u;
+		}
+		h[i] = (uint16_t)(x ^ (x >> 16));
+	}
+	return n;
+}
+
+/* Does the (possibly compressed) name written at wire[off] have exactly the octets of the
+ * uncompressed name s? Only names this builder wrote are looked at, so they are well formed
+ * and their pointers go backwards. */
+static bool cdns__same_name(const uint8_t *wire, size_t off, const uint8_t *s)
+{
+	for (;;) {
+		while (wire[off] >= 0xc0)
+			off = ((size_t)(wire[off] & 0x3f) << 8) | wire[off + 1];
+		uint8_t l = wire[off];
+		if (l != *s)
+			return false;
+		if (l == 0)
+			return true;
+		if (memcmp(wire + off + 1, s + 1, l) != 0)
+			return false;
+		off += (size_t)l + 1;
+		s += l + 1;
+	}
+}
+
+static int cdns__find(const cdns_pkt_t *p, const uint8_t *s, uint16_t h)
+{
+	for (unsigned i = 0; i < p->n_comp; i++)
+		if (p->comp_hash[i] == h && cdns__same_name(p->wire, p->comp[i], s))
+			return p->comp[i];
+	return -1;
+}
+
+/* Write a trusted uncompressed name at *pos, below end. With compress, the longest suffix
+ * already in the message (byte for byte: see pkt.h) becomes a pointer, and the suffixes
+ * written out are remembered. Returns 0 or CDNS_ESPACE (the caller restores n_comp). */
+static int cdns__put_name(cdns_pkt_t *p, size_t *pos, size_t end, const uint8_t *name,
+			  bool compress)
+{
+	uint8_t off[CDNS_NAME_MAXLABELS];
+	uint16_t h[CDNS_NAME_MAXLABELS];
+	size_t at = *pos;
+
+	if (!compress) {
+		size_t len = cdns_name_len(name);
+		if (len > end - at)
+			return CDNS_ESPACE;
+		memcpy(p->wire + at, name, len);
+		*pos = at + len;
+		return 0;
+	}
+
+	unsigned n = cdns__suffix_hashes(name, off, h);
+	/* Shortest suffix first: a longer suffix can only be present if the shorter one is
+	 * (every remembered name's suffixes were remembered with it), so stop at the first
+	 * miss. */
+	unsigned match = n;
+	int ptr = -1;
+	for (unsigned i = n; i-- > 0;) {
+		int o = cdns__find(p, name + off[i], h[i]);
+		if (o < 0)
+			break;
+		match = i;
+		ptr = o;
+	}
+
+	size_t literal = match < n ? off[match] : cdns_name_len(name) - 1;
+	size_t need = literal + (ptr >= 0 ? 2 : 1);
+	if (need > end - at)
+		return CDNS_ESPACE;
+	memcpy(p->wire + at, name, literal);
+	/* Shortest first, so that a full table keeps the suffixes most likely to be shared. */
+	for (unsigned i = match; i-- > 0 && p->n_comp < CDNS_PKT_COMP_MAX;) {
+		size_t o = at + off[i];
+		if (o > CDNS__PTR_MAX)
+			continue;
+		p->comp[p->n_comp] = (uint16_t)o;
+		p->comp_hash[p->n_comp] = h[i];
+		p->n_comp++;
+	}
+	at += literal;
+	if (ptr >= 0) {
+		cdns_put16(p->wire + at, (uint16_t)(0xc000 | ptr));
+		at += 2;
+	} else {
+		p->wire[at++] = 0;
+	}
+	*pos = at;
+	return 0;
+}
+
+/* RDATA of a compressible type: copy it along its layout, compressing the names. Returns 0,
+ * CDNS_ESPACE, or CDNS_EINVAL when rdata does not match the layout. */
+static int cdns__put_rdata(cdns_pkt_t *p, size_t *pos, size_t end, const cdns__rdlayout_t *lay,
+			   const uint8_t *rdata, size_t rdlen)
+{
+	size_t q = 0;
+
+	for (unsigned i = 0; i < CDNS__RDLAYOUT_MAXFIELDS; i++) {
+		uint8_t f = lay->field[i];
+		size_t n;
+
+		if (f == CDNS__RDF_END)
+			break;
+		if (f == CDNS__RDF_NAME) {
+			int len = cdns_name_check(rdata + q, rdlen - q);
+			if (len < 0)
+				return CDNS_EINVAL;
+			int r = cdns__put_name(p, pos, end, rdata + q, true);
+			if (r < 0)
+				return r;
+			q += (size_t)len;
+			continue;
+		}
+		if (f == CDNS__RDF_CSTR) {
+			if (q >= rdlen)
+				return CDNS_EINVAL;
+			n = (size_t)rdata[q] + 1;
+		} else if (f == CDNS__RDF_REST) {
+			n = rdlen - q;
+		} else {
+			n = f;
+		}
+		if (n > rdlen - q)
+			return CDNS_EINVAL;
+		if (n > end - *pos)
+			return CDNS_ESPACE;
+		memcpy(p->wire + *pos, rdata + q, n);
+		*pos += n;
+		q += n;
+	}
+	return q == rdlen ? 0 : CDNS_EINVAL;
+}
+
+/* libclouddns is compiled with -fvisibility=hidden: what follows is public API. */
+#pragma GCC visibility push(default)
+
+void cdns_pkt_init(cdns_pkt_t *p, uint8_t *wire, uint16_t cap)
+{
+	p->wire = wire;
+	p->section = CDNS_SEC_QUESTION;
+	p->n_comp = 0;
+	if (wire == NULL || cap < CDNS_HDR_LEN) {
+		/* Unusable: every setter and append is then a no-op or CDNS_ESPACE. */
+		p->len = p->limit = p->cap = 0;
+		return;
+	}
+	memset(wire, 0, CDNS_HDR_LEN);
+	p->len = CDNS_HDR_LEN;
+	p->limit = p->cap = cap;
+}
+
+void cdns_pkt_set_limit(cdns_pkt_t *p, uint16_t limit)
+{
+	p->limit = limit < p->cap ? limit : p->cap;
+}
+
+void cdns_pkt_set_id(cdns_pkt_t *p, uint16_t id)
+{
+	if (p->cap >= CDNS_HDR_LEN)
+		cdns_put16(p->wire, id);
+}
+
+void cdns_pkt_set_flags(cdns_pkt_t *p, uint16_t flags)
+{
+	if (p->cap >= CDNS_HDR_LEN)
+		cdns_put16(p->wire + 2, flags);
+}
+
+uint16_t cdns_pkt_flags(const cdns_pkt_t *p)
+{
+	return p->cap >= CDNS_HDR_LEN ? cdns_get16(p->wire + 2) : 0;
+}
+
+uint16_t cdns_pkt_count(const cdns_pkt_t *p, int section)
+{
+	if (p->cap < CDNS_HDR_LEN || section < CDNS_SEC_QUESTION || section > CDNS_SEC_ADDITIONAL)
+		return 0;
+	return cdns__hdr_count(p, section);
+}
+
+int cdns_pkt_put_question(cdns_pkt_t *p, const uint8_t *name, uint16_t qtype, uint16_t qclass)
+{
+	if (p->cap < CDNS_HDR_LEN)
+		return CDNS_ESPACE;
+	if (name == NULL || cdns__hdr_count(p, CDNS_SEC_ANSWER) != 0 ||
+	    cdns__hdr_count(p, CDNS_SEC_AUTHORITY) != 0 ||
+	    cdns__hdr_count(p, CDNS_SEC_ADDITIONAL) != 0 || p->section != CDNS_SEC_QUESTION)
+		return CDNS_EINVAL;
+
+	const uint16_t n_comp = p->n_comp;
+	size_t pos = p->len;
+	size_t end = p->limit > p->len ? p->limit : p->len;
+	int r = cdns__put_name(p, &pos, end, name, true);
+	if (r < 0)
+		goto fail;
+	if (end - pos < 4) {
+		r = CDNS_ESPACE;
+		goto fail;
+	}
+	cdns_put16(p->wire + pos, qtype);
+	cdns_put16(p->wire + pos + 2, qclass);
+	p->len = (uint16_t)(pos + 4);
+	cdns__hdr_set_count(p, CDNS_SEC_QUESTION,
+			    (uint16_t)(cdns__hdr_count(p, CDNS_SEC_QUESTION) + 1));
+	return 0;
+fail:
+	p->n_comp = n_comp;
+	return r;
+}
+
+int cdns_pkt_put_rr(cdns_pkt_t *p, int section, const uint8_t *owner, uint16_t type,
+		    uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
+{
+	if (p->cap < CDNS_HDR_LEN)
+		return CDNS_ESPACE;
+	if (section < CDNS_SEC_ANSWER || section > CDNS_SEC_ADDITIONAL || section < p->section ||
+	    owner == NULL || (rdata == NULL && rdlen > 0))
+		return CDNS_EINVAL;
+
+	const uint16_t n_comp = p->n_comp;
+	size_t pos = p->len;
+	size_t end = p->limit > p->len ? p->limit : p->len;
+	int r = cdns__put_name(p, &pos, end, owner, true);
+	if (r < 0)
+		goto fail;
+	if (end - pos < 10) {
+		r = CDNS_ESPACE;
+		goto fail;
+	}
+	uint8_t *fixed = p->wire + pos;
+	cdns_put16(fixed, type);
+	cdns_put16(fixed + 2, rclass);
+	cdns_put32(fixed + 4, ttl);
+	pos += 10;
+	const size_t rd = pos;
+
+	const cdns__rdlayout_t *lay = cdns__rdlayout(type);
+	if (lay != NULL && lay->compress && rdlen > 0) {
+		r = cdns__put_rdata(p, &pos, end, lay, rdata, rdlen);
+		if (r < 0)
+			goto fail;
+	} else {
+		/* RFC 3597 §4: any other RDATA goes out exactly as given. */
+		if (rdlen > end - pos) {
+			r = CDNS_ESPACE;
+			goto fail;
+		}
+		memcpy(p->wire + pos, rdata, rdlen);
+		pos += rdlen;
+	}
+	cdns_put16(fixed + 8, (uint16_t)(pos - rd));
+
+	p->len = (uint16_t)pos;
+	p->section = (uint8_t)section;
+	cdns__hdr_set_count(p, section, (uint16_t)(cdns__hdr_count(p, section) + 1));
+	return 0;
+fail:
+	p->n_comp = n_comp;
+	return r;
+}
+
+int cdns_pkt_put_raw_rr(cdns_pkt_t *p, int section, const uint8_t *rr, uint16_t len)
+{
+	if (p->cap < CDNS_HDR_LEN)
+		return CDNS_ESPACE;
+	if (section < CDNS_SEC_ANSWER || section > CDNS_SEC_ADDITIONAL || section < p->section ||
+	    (rr == NULL && len > 0))
+		return CDNS_EINVAL;
+	if (len > p->cap - p->len)
+		return CDNS_ESPACE;
+	if (len > 0)
+		memcpy(p->wire + p->len, rr, len);
+	p->len = (uint16_t)(p->len + len);
+	p->section = (uint8_t)section;
+	cdns__hdr_set_count(p, section, (uint16_t)(cdns__hdr_count(p, section) + 1));
+	return 0;
+}
+
+cdns_pkt_mark_t cdns_pkt_mark(const cdns_pkt_t *p)
+{
+	cdns_pkt_mark_t m;
+
+	m.len = p->len;
+	m.n_comp = p->n_comp;
+	m.section = p->section;
+	for (int s = 0; s < 4; s++)
+		m.count[s] = cdns_pkt_count(p, s);
+	return m;
+}
+
+void cdns_pkt_rollback(cdns_pkt_t *p, const cdns_pkt_mark_t *mark)
+{
+	/* A mark from a later state (or another packet) cannot be undone to: ignore it. */
+	if (p->cap < CDNS_HDR_LEN || mark->len > p->len || mark->n_comp > p->n_comp)
+		return;
+	p->len = mark->len;
+	p->n_comp = mark->n_comp;
+	p->section = mark->section;
+	for (int s = 0; s < 4; s++)
+		cdns__hdr_set_count(p, s, mark->count[s]);
+}
+
+#pragma GCC visibility pop

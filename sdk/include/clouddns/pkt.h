@@ -9,7 +9,12 @@
 #include <clouddns/wire.h>
 
 /* Names remembered for compression in one message; further names are written uncompressed
- * (still correct, only longer). */
+ * (still correct, only longer).
+ *
+ * A name is compressed only against an earlier suffix with the very same octets, case
+ * included: RFC 4343 §4 asks that the case of names be kept as given, and a case-insensitive
+ * match would make "WWW.Example.COM" come out as the spelling written first. Only names in
+ * the first 16 KiB can be pointed to (a pointer has 14 bits, RFC 1035 §4.1.4). */
 #define CDNS_PKT_COMP_MAX 256
 
 typedef struct cdns_pkt {
@@ -20,6 +25,9 @@ typedef struct cdns_pkt {
 	uint8_t section; /* section of the last record added (CDNS_SEC_*) */
 	uint16_t n_comp;
 	uint16_t comp[CDNS_PKT_COMP_MAX]; /* offsets of names (or name suffixes) in wire */
+	/* Added: a 16-bit hash of the name at comp[i], so that a lookup compares integers and
+	 * walks the packet only on a hit. Private to pkt.c. */
+	uint16_t comp_hash[CDNS_PKT_COMP_MAX];
 } cdns_pkt_t;
 
 /* Start a message in wire (cap bytes, at least CDNS_HDR_LEN): a zeroed header, limit = cap. */
@@ -35,10 +43,12 @@ uint16_t cdns_pkt_flags(const cdns_pkt_t *p);
 uint16_t cdns_pkt_count(const cdns_pkt_t *p, int section);
 
 /* Append a question; name is uncompressed and written as given (case kept). Must come before
- * any record. Returns 0, CDNS_ESPACE. */
+ * any record (else CDNS_EINVAL). Returns 0, CDNS_ESPACE (nothing written), CDNS_EINVAL. */
 int cdns_pkt_put_question(cdns_pkt_t *p, const uint8_t *name, uint16_t qtype, uint16_t qclass);
 
-/* Append a record to a section (sections must be filled in order). owner and the names in
+/* Append a record to a section. Sections must be filled in order: a record for a section
+ * before the one of the last record added returns CDNS_EINVAL, as does RDATA of a compressed
+ * type that does not match its layout. owner and the names in
  * rdata are uncompressed; the owner is compressed against earlier names, and names inside the
  * RDATA of NS, CNAME, SOA, PTR, MX, MB, MG, MR, MD, MF, MINFO (the RFC 1035 types; RFC 3597
  * §4 forbids compressing others) are compressed too. If the record does not fit below the
@@ -47,7 +57,8 @@ int cdns_pkt_put_rr(cdns_pkt_t *p, int section, const uint8_t *owner, uint16_t t
 		    uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
 
 /* Append raw bytes of an already-encoded record (no compression) and bump the section count.
- * Ignores the limit but not the cap (used for OPT and TSIG, whose room is reserved). */
+ * Ignores the limit but not the cap (used for OPT and TSIG, whose room is reserved). The
+ * section order rule applies. Returns 0, CDNS_ESPACE, CDNS_EINVAL. */
 int cdns_pkt_put_raw_rr(cdns_pkt_t *p, int section, const uint8_t *rr, uint16_t len);
 
 /* Roll the message back to a previous length (e.g. drop a partly added RRset): the counts of
