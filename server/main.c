@@ -123,6 +123,24 @@ static void released_cb(struct ev_loop *loop, ev_async *a, int revents)
 	}
 }
 
+/* Deferred frees (clouddns/rcu.h): poll while any wait. */
+static void rcu_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	if (cdns__rcu_poll() == 0)
+		ev_timer_stop(loop, t);
+}
+
+static void rcu_kick_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+	if (!ev_is_active(&cdns__srv.rcu_timer))
+		ev_timer_again(loop, &cdns__srv.rcu_timer);
+}
+
+static void rcu_kick(void)
+{
+	ev_async_send(cdns__srv.control, &cdns__srv.rcu_kick);
+}
+
 static void print_diag(cdns_diag_t *d, int level)
 {
 	for (unsigned i = 0; i < cdns_diag_count(d); i++)
@@ -331,6 +349,11 @@ int main(int argc, char **argv)
 	ev_signal_start(cdns__srv.control, &cdns__srv.sig_int);
 	ev_async_init(&cdns__srv.released, released_cb);
 	ev_async_start(cdns__srv.control, &cdns__srv.released);
+	ev_async_init(&cdns__srv.rcu_kick, rcu_kick_cb);
+	ev_async_start(cdns__srv.control, &cdns__srv.rcu_kick);
+	ev_init(&cdns__srv.rcu_timer, rcu_timer_cb);
+	cdns__srv.rcu_timer.repeat = 0.005;
+	cdns__rcu_kick = rcu_kick;
 
 	atomic_store(&workers_running, cdns__srv.n_workers);
 	if (cdns__workers_start(&cdns__srv, p) != 0) {
@@ -359,10 +382,12 @@ int main(int argc, char **argv)
 	ev_run(cdns__srv.control, 0);
 
 	cdns__workers_join(&cdns__srv);
+	cdns__rcu_kick = NULL;
 	cdns__stats_log(&cdns__srv);
 	for (unsigned i = 0; i < cdns__srv.n_retiring; i++)
 		cdns__pipeline_free(cdns__srv.retiring[i]);
 	cdns__pipeline_free(atomic_load(&cdns__srv.current));
+	cdns__rcu_shutdown(); /* after teardown: plugins may have deferred frees */
 	for (unsigned i = 0; i < cdns__srv.n_workers; i++)
 		free(cdns__srv.workers[i]);
 	cdns_notice("stopped");

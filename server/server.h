@@ -101,6 +101,9 @@ typedef struct cdns__worker {
 	cdns__listener_t udp[CDNS_MAX_LISTEN];
 	cdns__listener_t tcp[CDNS_MAX_LISTEN];
 	ev_async wakeup;            /* new pipeline or shutdown */
+	ev_prepare rcu_off;         /* about to sleep: quiescent */
+	ev_check rcu_on;            /* awake: reading shared data again */
+	cdns__rcu_reader_t *rcu;
 	bool stopping;
 	/* Query contexts: a free list; each owns its buffers. */
 	struct cdns__qctx *free_ctx;
@@ -150,6 +153,8 @@ typedef struct cdns__server {
 	struct ev_loop *control;
 	ev_signal sig_hup, sig_term, sig_int;
 	ev_async released; /* a worker released a retired pipeline */
+	ev_async rcu_kick; /* something was deferred */
+	ev_timer rcu_timer; /* polls deferred callbacks while some wait */
 	ev_timer shutdown_timer;
 	unsigned n_workers;
 	cdns__worker_t *workers[CDNS_MAX_WORKERS];

@@ -367,9 +367,28 @@ static void wakeup_cb(struct ev_loop *loop, ev_async *a, int revents)
 		ev_break(loop, EVBREAK_ALL);
 }
 
+static void rcu_off_cb(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+	cdns__rcu_offline(((cdns__worker_t *)p->data)->rcu);
+}
+
+static void rcu_on_cb(struct ev_loop *loop, ev_check *c, int revents)
+{
+	cdns__rcu_online(((cdns__worker_t *)c->data)->rcu);
+}
+
 static void *worker_main(void *arg)
 {
 	cdns__worker_t *w = arg;
+	/* Between the check after a wakeup and the prepare before the next sleep the worker may
+	 * read shared data; while it sleeps it holds none. */
+	cdns__rcu_online(w->rcu);
+	ev_prepare_init(&w->rcu_off, rcu_off_cb);
+	w->rcu_off.data = w;
+	ev_prepare_start(w->base.loop, &w->rcu_off);
+	ev_check_init(&w->rcu_on, rcu_on_cb);
+	w->rcu_on.data = w;
+	ev_check_start(w->base.loop, &w->rcu_on);
 	cdns__worker_use_pipeline(w);
 	for (unsigned i = 0; i < w->n_udp; i++)
 		ev_io_start(w->base.loop, &w->udp[i].io);
@@ -389,6 +408,7 @@ static void *worker_main(void *arg)
 		p->inflight[w->base.index].inited = false;
 	}
 	ctx_free_all(w);
+	cdns__rcu_offline(w->rcu);
 	cdns__worker_exited();
 	return NULL;
 }
@@ -440,6 +460,9 @@ int cdns__open_listeners(cdns__server_t *s, cdns__pipeline_t *p)
 		}
 		ev_async_init(&w->wakeup, wakeup_cb);
 		w->wakeup.data = w;
+		w->rcu = cdns__rcu_register();
+		if (w->rcu == NULL)
+			return CDNS_ENOMEM;
 	}
 	return 0;
 }

@@ -4,6 +4,7 @@
 #define CDNS_LIB_RUNTIME_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <clouddns/plugin.h>
 
@@ -30,6 +31,19 @@ struct cdns_worker {
 	struct ev_loop *loop;
 	const struct cdns_worker_ops *ops;
 };
+
+/* Quiescent-state reclamation (rcu.c): each worker registers once (before it starts), calls
+ * quiescent between batches of queries, offline before it sleeps and online when it wakes.
+ * The control loop calls poll (returns how many callbacks still wait) until it returns 0. */
+typedef struct cdns__rcu_reader cdns__rcu_reader_t;
+cdns__rcu_reader_t *cdns__rcu_register(void);
+void cdns__rcu_quiescent(cdns__rcu_reader_t *r);
+void cdns__rcu_offline(cdns__rcu_reader_t *r);
+void cdns__rcu_online(cdns__rcu_reader_t *r);
+unsigned cdns__rcu_poll(void);
+void cdns__rcu_shutdown(void);
+/* Called after each cdns_rcu_defer() so the control loop starts polling (set by the server). */
+extern void (*cdns__rcu_kick)(void);
 
 /* Set by the server at start. */
 void cdns__runtime_set_control_loop(struct ev_loop *loop);
