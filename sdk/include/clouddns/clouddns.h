@@ -10,9 +10,12 @@
 #include <clouddns/pkt.h>
 #include <clouddns/plugin.h>
 #include <clouddns/query.h>
+#include <clouddns/rcu.h>
 #include <clouddns/rdata.h>
 #include <clouddns/rrtype.h>
 #include <clouddns/version.h>
 #include <clouddns/wire.h>
+#include <clouddns/zone.h>
+#include <clouddns/zonefile.h>
 
 #endif

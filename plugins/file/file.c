@@ -1,0 +1,532 @@
+/* file: serves zones from master files. Zones are read at setup (so "clouddns -t" checks them
+ * too), answered with the library's RFC 1034 algorithm, and re-read when their files change:
+ * on SIGHUP (the new pipeline reuses every zone whose files did not change) and, optionally,
+ * every `reload` interval. A file that fails to load is reported and the zone keeps its last
+ * good version. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <ev.h>
+
+#include <clouddns/clouddns.h>
+
+#define FILE_MAX_ZONES 100000
+
+struct zone_conf {
+	const char *name;
+	const char *path;
+};
+
+static const cdns_opt_def_t zone_opts[] = {
+	{ "name", CDNS_OPT_STRING, offsetof(struct zone_conf, name), NULL, 0, -1, true, NULL },
+	{ "path", CDNS_OPT_STRING, offsetof(struct zone_conf, path), NULL, 0, -1, true, NULL },
+	CDNS_OPT_END,
+};
+
+struct file_conf {
+	const cdns_conf_t *zones;
+	int64_t reload_ms;
+};
+
+static const cdns_opt_def_t file_opts[] = {
+	{ "zones", CDNS_OPT_NODE, offsetof(struct file_conf, zones), NULL, 0, -1, true, NULL },
+	{ "reload", CDNS_OPT_DURATION, offsetof(struct file_conf, reload_ms), "0", 0, 86400000,
+	  false, NULL },
+	CDNS_OPT_END,
+};
+
+/* --- Files read for a zone, to notice changes. --- */
+
+struct stamp {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
+static int stamp_take(struct stamp *s, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return -1;
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	s->size = st.st_size;
+	s->mtime = st.st_mtim;
+	return 0;
+}
+
+static bool stamp_changed(const struct stamp *s)
+{
+	struct stamp now;
+	if (stamp_take(&now, s->path) != 0)
+		return true;
+	return now.dev != s->dev || now.ino != s->ino || now.size != s->size ||
+	       now.mtime.tv_sec != s->mtime.tv_sec || now.mtime.tv_nsec != s->mtime.tv_nsec;
+}
+
+/* A loaded zone and the files it came from. Kept across reloads (the plugin's .so stays
+ * loaded while the old and the new pipeline both exist), touched only on the control thread. */
+struct loaded {
+	struct loaded *next;
+	uint8_t apex[CDNS_NAME_MAXLEN];
+	char *path;
+	cdns_zone_t *zone; /* one reference held by the cache */
+	struct stamp *files;
+	unsigned n_files;
+	bool used; /* by the instance being set up */
+};
+
+static struct loaded *cache;
+static unsigned instances;
+
+static void loaded_free(struct loaded *l)
+{
+	for (unsigned i = 0; i < l->n_files; i++)
+		free(l->files[i].path);
+	free(l->files);
+	free(l->path);
+	if (l->zone != NULL)
+		cdns_zone_unref(l->zone);
+	free(l);
+}
+
+static struct loaded *cache_find(const uint8_t *apex, const char *path)
+{
+	for (struct loaded *l = cache; l != NULL; l = l->next)
+		if (cdns_name_equal(l->apex, apex) && strcmp(l->path, path) == 0)
+			return l;
+	return NULL;
+}
+
+static bool loaded_changed(const struct loaded *l)
+{
+	for (unsigned i = 0; i < l->n_files; i++)
+		if (stamp_changed(&l->files[i]))
+			return true;
+	return false;
+}
+
+/* --- Reading one zone. --- */
+
+struct load_ctx {
+	cdns_zone_builder_t *b;
+	struct stamp *files;
+	unsigned n_files;
+	const char *last_file;
+	int err;
+	char zone_text[CDNS_NAME_MAXTEXT];
+	/* Where findings go: the diagnostics at setup, the log later. */
+	cdns_diag_t *diag;
+	unsigned errors;
+};
+
+static void note_file(struct load_ctx *lc, const char *file)
+{
+	if (file == lc->last_file)
+		return;
+	lc->last_file = file;
+	for (unsigned i = 0; i < lc->n_files; i++)
+		if (strcmp(lc->files[i].path, file) == 0)
+			return;
+	struct stamp *n = realloc(lc->files, sizeof(*n) * (lc->n_files + 1));
+	if (n == NULL)
+		return;
+	lc->files = n;
+	memset(&n[lc->n_files], 0, sizeof(*n));
+	n[lc->n_files].path = strdup(file);
+	if (n[lc->n_files].path != NULL && stamp_take(&n[lc->n_files], file) == 0)
+		lc->n_files++;
+	else
+		free(n[lc->n_files].path);
+}
+
+static int load_rr_cb(void *ctx, const cdns_zf_rr_t *rr)
+{
+	struct load_ctx *lc = ctx;
+	note_file(lc, rr->file);
+	int rc = cdns_zone_builder_add(lc->b, rr->owner, rr->type, rr->rclass, rr->ttl, rr->rdata,
+				       rr->rdlen, rr->file, rr->line);
+	if (rc == CDNS_ENOMEM)
+		return rc;
+	if (rc != 0) {
+		char owner[CDNS_NAME_MAXTEXT];
+		cdns_name_to_text(rr->owner, owner, sizeof(owner));
+		if (lc->diag != NULL)
+			cdns_diag_error_at(lc->diag, rr->file, rr->line, 1,
+					   "zone %s: record %s cannot be in a zone: %s", lc->zone_text,
+					   owner, cdns_strerror(rc));
+		else
+			cdns_err("%s:%u: zone %s: record %s cannot be in a zone: %s", rr->file,
+				 rr->line, lc->zone_text, owner, cdns_strerror(rc));
+		lc->errors++;
+	}
+	return 0;
+}
+
+static void load_warn_cb(void *ctx, const cdns_zf_msg_t *m)
+{
+	struct load_ctx *lc = ctx;
+	cdns_warn("%s:%u:%u: zone %s: %s", m->file, m->line, m->col, lc->zone_text, m->text);
+}
+
+static void build_msg_cb(void *ctx, int severity, const char *file, unsigned line, const char *text)
+{
+	struct load_ctx *lc = ctx;
+	if (severity == CDNS_ZONE_ERROR) {
+		lc->errors++;
+		if (lc->diag != NULL) {
+			if (file != NULL)
+				cdns_diag_error_at(lc->diag, file, line, 1, "zone %s: %s", lc->zone_text,
+						   text);
+			else
+				cdns_diag_error_at(lc->diag, NULL, 0, 0, "zone %s: %s", lc->zone_text,
+						   text);
+			return;
+		}
+		if (file != NULL)
+			cdns_err("%s:%u: zone %s: %s", file, line, lc->zone_text, text);
+		else
+			cdns_err("zone %s: %s", lc->zone_text, text);
+		return;
+	}
+	if (file != NULL)
+		cdns_warn("%s:%u: zone %s: %s", file, line, lc->zone_text, text);
+	else
+		cdns_warn("zone %s: %s", lc->zone_text, text);
+}
+
+/* Read path as the zone apex. On success *out holds a new loaded entry. Errors go to diag when
+ * given, else to the log. */
+static int load_zone(const uint8_t *apex, const char *path, cdns_diag_t *diag,
+		     struct loaded **out)
+{
+	struct load_ctx lc = { .diag = diag };
+	cdns_name_to_text(apex, lc.zone_text, sizeof(lc.zone_text));
+	lc.b = cdns_zone_builder_new(apex, CDNS_C_IN);
+	if (lc.b == NULL)
+		return CDNS_ENOMEM;
+	/* The top file is watched even if it holds no record. */
+	note_file(&lc, path);
+	cdns_zf_opts_t zo = {
+		.origin = apex,
+		.rclass = CDNS_C_IN,
+		.max_include_depth = 8,
+		.warn = load_warn_cb,
+	};
+	cdns_zf_msg_t err;
+	memset(&err, 0, sizeof(err));
+	int rc = cdns_zonefile_read(path, &zo, load_rr_cb, &lc, &err);
+	cdns_zone_t *zone = NULL;
+	if (rc != 0 || lc.errors > 0) {
+		if (rc == CDNS_ESYNTAX || rc == CDNS_EIO) {
+			const char *f = err.file ? err.file : path;
+			if (diag != NULL) {
+				if (err.line > 0)
+					cdns_diag_error_at(diag, f, err.line, err.col, "zone %s: %s",
+							   lc.zone_text, err.text);
+				else
+					cdns_diag_error_at(diag, NULL, 0, 0, "%s: zone %s: %s", f,
+							   lc.zone_text, err.text);
+			} else if (err.line > 0) {
+				cdns_err("%s:%u:%u: zone %s: %s", f, err.line, err.col, lc.zone_text,
+					 err.text);
+			} else {
+				cdns_err("%s: zone %s: %s", f, lc.zone_text, err.text);
+			}
+		} else if (rc != 0) {
+			if (diag != NULL)
+				cdns_diag_error_at(diag, NULL, 0, 0, "%s: zone %s: %s", path,
+						   lc.zone_text, cdns_strerror(rc));
+			else
+				cdns_err("%s: zone %s: %s", path, lc.zone_text, cdns_strerror(rc));
+		}
+		cdns_zone_builder_free(lc.b);
+		rc = rc != 0 ? rc : CDNS_EINVAL;
+		goto fail;
+	}
+	rc = cdns_zone_builder_finish(lc.b, build_msg_cb, &lc, &zone);
+	if (rc != 0)
+		goto fail;
+	struct loaded *l = calloc(1, sizeof(*l));
+	if (l == NULL || (l->path = strdup(path)) == NULL) {
+		free(l);
+		cdns_zone_unref(zone);
+		rc = CDNS_ENOMEM;
+		goto fail;
+	}
+	memcpy(l->apex, apex, cdns_name_len(apex));
+	l->zone = zone;
+	l->files = lc.files;
+	l->n_files = lc.n_files;
+	*out = l;
+	cdns_info("zone %s loaded from %s: serial %u, %zu records", lc.zone_text, path,
+		  cdns_zone_serial(zone), cdns_zone_rr_count(zone));
+	return 0;
+fail:
+	for (unsigned i = 0; i < lc.n_files; i++)
+		free(lc.files[i].path);
+	free(lc.files);
+	return rc;
+}
+
+/* --- The instance. --- */
+
+struct zdef {
+	uint8_t apex[CDNS_NAME_MAXLEN];
+	const char *path;
+};
+
+struct file_state {
+	struct zdef *zones;
+	unsigned n_zones;
+	int64_t reload_ms;
+	bool check_only;
+	_Atomic(cdns_zoneset_t *) set;
+	ev_timer timer;
+	bool timer_on;
+};
+
+/* A zone set from the cache entries of this instance's zones. */
+static cdns_zoneset_t *build_set(struct file_state *st)
+{
+	cdns_zoneset_t *set = cdns_zoneset_new();
+	if (set == NULL)
+		return NULL;
+	for (unsigned i = 0; i < st->n_zones; i++) {
+		struct loaded *l = cache_find(st->zones[i].apex, st->zones[i].path);
+		if (l == NULL || l->zone == NULL)
+			continue;
+		if (cdns_zoneset_add(set, cdns_zone_ref(l->zone)) != 0) {
+			cdns_zone_unref(l->zone);
+			cdns_zoneset_free(set);
+			return NULL;
+		}
+	}
+	return set;
+}
+
+static void set_free_cb(void *arg)
+{
+	cdns_zoneset_free(arg);
+}
+
+/* (Re)load the zones whose files changed; returns how many changed. */
+static unsigned refresh(struct file_state *st, cdns_diag_t *diag, unsigned *failed)
+{
+	unsigned changed = 0;
+	*failed = 0;
+	for (unsigned i = 0; i < st->n_zones; i++) {
+		struct zdef *z = &st->zones[i];
+		struct loaded *old = cache_find(z->apex, z->path);
+		if (old != NULL && !loaded_changed(old)) {
+			old->used = true;
+			continue;
+		}
+		struct loaded *fresh = NULL;
+		/* With a good version to fall back on, a broken file is only logged. */
+		int rc = load_zone(z->apex, z->path, old != NULL ? NULL : diag, &fresh);
+		if (rc != 0) {
+			(*failed)++;
+			if (old != NULL) {
+				char name[CDNS_NAME_MAXTEXT];
+				cdns_name_to_text(z->apex, name, sizeof(name));
+				cdns_err("zone %s: keeping serial %u (the last good version)", name,
+					 cdns_zone_serial(old->zone));
+				old->used = true;
+			}
+			continue;
+		}
+		fresh->used = true;
+		if (old != NULL) {
+			/* Same place in the list; the old zone lives on in sets that hold it. */
+			fresh->next = old->next;
+			struct loaded **pp = &cache;
+			while (*pp != old)
+				pp = &(*pp)->next;
+			*pp = fresh;
+			loaded_free(old);
+		} else {
+			fresh->next = cache;
+			cache = fresh;
+		}
+		changed++;
+	}
+	return changed;
+}
+
+static void reload_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct file_state *st = t->data;
+	unsigned failed;
+	if (refresh(st, NULL, &failed) == 0)
+		return;
+	cdns_zoneset_t *set = build_set(st);
+	if (set == NULL) {
+		cdns_err("file: out of memory building the zone set; keeping the previous one");
+		return;
+	}
+	cdns_zoneset_t *old = atomic_exchange_explicit(&st->set, set, memory_order_acq_rel);
+	if (old != NULL && cdns_rcu_defer(set_free_cb, old) != 0)
+		cdns_err("file: out of memory: an old zone set stays in memory");
+}
+
+static void file_teardown(void *state)
+{
+	struct file_state *st = state;
+	if (st->timer_on)
+		ev_timer_stop(cdns_control_loop(), &st->timer);
+	/* No worker uses this instance any more: free at once. */
+	cdns_zoneset_t *set = atomic_load(&st->set);
+	if (set != NULL)
+		cdns_zoneset_free(set);
+	free(st->zones);
+	free(st);
+	if (--instances == 0) {
+		while (cache != NULL) {
+			struct loaded *l = cache;
+			cache = l->next;
+			loaded_free(l);
+		}
+	}
+}
+
+static int file_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state)
+{
+	cdns_diag_t *d = cdns_setup_diag(s);
+	const char *prefix = cdns_setup_prefix(s);
+	struct file_conf cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	if (cdns_conf_apply(d, prefix, opts, file_opts, &cfg) != 0)
+		return CDNS_ECONFIG;
+	if (cfg.zones->kind != CDNS_CONF_SEQ || cfg.zones->n_children == 0) {
+		cdns_diag_error(d, cfg.zones,
+				"%soption 'zones': must be a list of {name: ..., path: ...}", prefix);
+		return CDNS_ECONFIG;
+	}
+	if (cfg.zones->n_children > FILE_MAX_ZONES) {
+		cdns_diag_error(d, cfg.zones, "%soption 'zones': at most %d zones", prefix,
+				FILE_MAX_ZONES);
+		return CDNS_ECONFIG;
+	}
+	struct file_state *st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return CDNS_ENOMEM;
+	st->zones = calloc(cfg.zones->n_children, sizeof(*st->zones));
+	if (st->zones == NULL) {
+		free(st);
+		return CDNS_ENOMEM;
+	}
+	st->reload_ms = cfg.reload_ms;
+	st->check_only = cdns_setup_check_only(s);
+	instances++;
+	bool bad = false;
+	for (const cdns_conf_t *zn = cfg.zones->child; zn != NULL; zn = zn->next) {
+		struct zone_conf zc;
+		memset(&zc, 0, sizeof(zc));
+		if (cdns_conf_apply(d, prefix, zn, zone_opts, &zc) != 0) {
+			bad = true;
+			continue;
+		}
+		struct zdef *z = &st->zones[st->n_zones];
+		const cdns_conf_t *name_node = cdns_conf_get(zn, "name");
+		size_t nlen = strlen(zc.name);
+		if (cdns_name_from_text(zc.name, nlen, (const uint8_t *)"", z->apex) <= 0) {
+			cdns_diag_error(d, name_node, "%szone name: not a domain name, got \"%s\"",
+					prefix, zc.name);
+			bad = true;
+			continue;
+		}
+		cdns_name_lower(z->apex);
+		bool dup = false;
+		for (unsigned i = 0; i < st->n_zones; i++)
+			if (cdns_name_equal(st->zones[i].apex, z->apex))
+				dup = true;
+		if (dup) {
+			cdns_diag_error(d, name_node, "%szone '%s' is listed twice", prefix, zc.name);
+			bad = true;
+			continue;
+		}
+		z->path = cdns_setup_path(s, zc.path);
+		if (z->path == NULL) {
+			bad = true;
+			continue;
+		}
+		st->n_zones++;
+	}
+	if (!bad) {
+		for (struct loaded *l = cache; l != NULL; l = l->next)
+			l->used = false;
+		unsigned failed;
+		refresh(st, d, &failed);
+		if (failed > 0 && cdns_diag_count(d) > 0)
+			bad = true;
+	}
+	if (bad) {
+		file_teardown(st); /* a failed setup cleans up after itself */
+		return CDNS_ECONFIG;
+	}
+	if (st->check_only) {
+		*state = st; /* teardown frees it */
+		return 0;
+	}
+	/* Forget zones no instance will use any more (the running instance holds its own
+	 * references through its zone set). */
+	for (struct loaded **pp = &cache; *pp != NULL;) {
+		struct loaded *l = *pp;
+		if (!l->used) {
+			*pp = l->next;
+			loaded_free(l);
+		} else {
+			pp = &l->next;
+		}
+	}
+	cdns_zoneset_t *set = build_set(st);
+	if (set == NULL) {
+		file_teardown(st);
+		return CDNS_ENOMEM;
+	}
+	atomic_init(&st->set, set);
+	*state = st;
+	return 0;
+}
+
+static int file_activate(void *state)
+{
+	struct file_state *st = state;
+	if (st->reload_ms > 0) {
+		ev_timer_init(&st->timer, reload_timer_cb, (ev_tstamp)st->reload_ms / 1000.,
+			      (ev_tstamp)st->reload_ms / 1000.);
+		st->timer.data = st;
+		ev_timer_start(cdns_control_loop(), &st->timer);
+		st->timer_on = true;
+	}
+	return 0;
+}
+
+static cdns_verdict_t file_query(void *state, cdns_query_t *q)
+{
+	struct file_state *st = state;
+	if (q->opcode != CDNS_OPCODE_QUERY)
+		return CDNS_NEXT;
+	const cdns_zoneset_t *set = atomic_load_explicit(&st->set, memory_order_acquire);
+	const cdns_zone_t *z = cdns_zoneset_find(set, q->qname);
+	if (z == NULL)
+		return CDNS_NEXT;
+	if (q->qclass != cdns_zone_class(z) && q->qclass != CDNS_C_ANY)
+		return CDNS_NEXT;
+	if (cdns_zone_answer(z, q) != 0) {
+		cdns_resp_reset(q);
+		cdns_resp_set_rcode(q, CDNS_RCODE_SERVFAIL);
+	}
+	return CDNS_DONE;
+}
+
+CDNS_PLUGIN(.name = "file", .version = CDNS_VERSION,
+	    .description = "authoritative zones from master files",
+	    .setup = file_setup, .activate = file_activate, .query = file_query,
+	    .teardown = file_teardown);
