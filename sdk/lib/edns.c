@@ -10,7 +10,7 @@
 #pragma GCC visibility push(default)
 
 int cdns_edns_next_option(const uint8_t *opts, uint16_t opts_len, uint16_t *pos, uint16_t *code,
-			  const uint8_t **data, uint16_t *len)
+                          const uint8_t **data, uint16_t *len)
 {
 	size_t p = *pos;
 
@@ -89,7 +89,7 @@ int cdns_edns_parse(cdns_edns_t *e, const struct cdns_rr *rr)
 }
 
 int cdns_opt_begin(cdns_opt_writer_t *w, uint8_t *buf, uint16_t cap, uint16_t udp_size,
-		   uint8_t ext_rcode, uint8_t version, uint16_t flags)
+                   uint8_t ext_rcode, uint8_t version, uint16_t flags)
 {
 	w->buf = buf;
 	w->cap = cap;

@@ -44,8 +44,7 @@ int cdns_name_unpack(const uint8_t *msg, size_t msglen, size_t *pos, uint8_t *ou
 			break;
 		}
 		switch (l & 0xc0) {
-		case 0x00:
-			break;
+		case 0x00: break;
 		case 0xc0: {
 			if (p + 1 >= bound)
 				return hops == 0 ? CDNS_ETRUNC : CDNS_EPTR;
@@ -274,8 +273,8 @@ int cdns_name_from_text(const char *text, size_t len, const uint8_t *origin, uin
 				    !cdns__isdigit(text[i + 2]))
 					return CDNS_ESYNTAX;
 				unsigned v = (unsigned)(text[i] - '0') * 100 +
-					     (unsigned)(text[i + 1] - '0') * 10 +
-					     (unsigned)(text[i + 2] - '0');
+				             (unsigned)(text[i + 1] - '0') * 10 +
+				             (unsigned)(text[i + 2] - '0');
 				if (v > 255)
 					return CDNS_ESYNTAX;
 				c = (uint8_t)v;
@@ -321,10 +320,8 @@ static inline bool cdns__special(uint8_t c)
 	case ';':
 	case '@':
 	case '$':
-	case ' ':
-		return true;
-	default:
-		return false;
+	case ' ': return true;
+	default: return false;
 	}
 }
 

@@ -76,7 +76,7 @@ static int cdns__find(const cdns_pkt_t *p, const uint8_t *s, uint16_t h)
  * already in the message (byte for byte: see pkt.h) becomes a pointer, and the suffixes
  * written out are remembered. Returns 0 or CDNS_ESPACE (the caller restores n_comp). */
 static int cdns__put_name(cdns_pkt_t *p, size_t *pos, size_t end, const uint8_t *name,
-			  bool compress)
+                          bool compress)
 {
 	uint8_t off[CDNS_NAME_MAXLABELS];
 	uint16_t h[CDNS_NAME_MAXLABELS];
@@ -133,7 +133,7 @@ static int cdns__put_name(cdns_pkt_t *p, size_t *pos, size_t end, const uint8_t 
 /* RDATA of a compressible type: copy it along its layout, compressing the names. Returns 0,
  * CDNS_ESPACE, or CDNS_EINVAL when rdata does not match the layout. */
 static int cdns__put_rdata(cdns_pkt_t *p, size_t *pos, size_t end, const cdns__rdlayout_t *lay,
-			   const uint8_t *rdata, size_t rdlen)
+                           const uint8_t *rdata, size_t rdlen)
 {
 	size_t q = 0;
 
@@ -243,7 +243,7 @@ int cdns_pkt_put_question(cdns_pkt_t *p, const uint8_t *name, uint16_t qtype, ui
 	cdns_put16(p->wire + pos + 2, qclass);
 	p->len = (uint16_t)(pos + 4);
 	cdns__hdr_set_count(p, CDNS_SEC_QUESTION,
-			    (uint16_t)(cdns__hdr_count(p, CDNS_SEC_QUESTION) + 1));
+	                    (uint16_t)(cdns__hdr_count(p, CDNS_SEC_QUESTION) + 1));
 	return 0;
 fail:
 	p->n_comp = n_comp;
@@ -251,7 +251,7 @@ fail:
 }
 
 int cdns_pkt_put_rr(cdns_pkt_t *p, int section, const uint8_t *owner, uint16_t type,
-		    uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
+                    uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
 {
 	if (p->cap < CDNS_HDR_LEN)
 		return CDNS_ESPACE;

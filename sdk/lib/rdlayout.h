@@ -9,7 +9,7 @@
 
 /* Field codes; any other value 1..CDNS__RDF_FIXED_MAX is a fixed run of that many octets. */
 enum {
-	CDNS__RDF_END = 0,    /* end of the layout: the RDATA must end here too */
+	CDNS__RDF_END = 0, /* end of the layout: the RDATA must end here too */
 	CDNS__RDF_FIXED_MAX = 0xf0,
 	CDNS__RDF_NAME = 0xfd, /* a domain name (possibly compressed on the wire) */
 	CDNS__RDF_CSTR = 0xfe, /* a <character-string>: one length octet and that many octets */

@@ -15,34 +15,34 @@ static const cdns__rdlayout_t cdns__layouts[] = {
 #define N CDNS__RDF_NAME
 #define S CDNS__RDF_CSTR
 #define R CDNS__RDF_REST
-	/* RFC 1035 §3.3: the types a writer may compress. */
-	{CDNS_T_NS, true, {N}},
-	{CDNS_T_MD, true, {N}},
-	{CDNS_T_MF, true, {N}},
-	{CDNS_T_CNAME, true, {N}},
-	{CDNS_T_SOA, true, {N, N, 20}}, /* MNAME, RNAME, SERIAL..MINIMUM */
-	{CDNS_T_MB, true, {N}},
-	{CDNS_T_MG, true, {N}},
-	{CDNS_T_MR, true, {N}},
-	{CDNS_T_PTR, true, {N}},
-	{CDNS_T_MINFO, true, {N, N}},
-	{CDNS_T_MX, true, {2, N}},
-	/* RFC 3597 §4: later types that a reader must still decompress; never written
-	 * compressed. */
-	{CDNS_T_RP, false, {N, N}},       /* RFC 1183 §2.2 */
-	{CDNS_T_AFSDB, false, {2, N}},    /* RFC 1183 §1 */
-	{CDNS_T_RT, false, {2, N}},       /* RFC 1183 §3.1 */
-	{CDNS_T_SIG, false, {18, N, R}},  /* RFC 2535 §4.1 */
-	{CDNS_T_PX, false, {2, N, N}},    /* RFC 2163 §4 */
-	{CDNS_T_NXT, false, {N, R}},      /* RFC 2535 §5.2 */
-	{CDNS_T_SRV, false, {6, N}},      /* RFC 2782: priority, weight, port, target */
-	{CDNS_T_NAPTR, false, {4, S, S, S, N}}, /* RFC 3403 §4.1 */
-	/* Not compressible by RFC 3597, but decompressed for robustness: RFC 2230 (KX),
-	 * RFC 6672 §2.5 (DNAME), RFC 4034 §3.1, §4.1 (RRSIG, NSEC). */
-	{CDNS_T_KX, false, {2, N}},
-	{CDNS_T_DNAME, false, {N}},
-	{CDNS_T_RRSIG, false, {18, N, R}},
-	{CDNS_T_NSEC, false, {N, R}},
+    /* RFC 1035 §3.3: the types a writer may compress. */
+    {CDNS_T_NS, true, {N}},
+    {CDNS_T_MD, true, {N}},
+    {CDNS_T_MF, true, {N}},
+    {CDNS_T_CNAME, true, {N}},
+    {CDNS_T_SOA, true, {N, N, 20}}, /* MNAME, RNAME, SERIAL..MINIMUM */
+    {CDNS_T_MB, true, {N}},
+    {CDNS_T_MG, true, {N}},
+    {CDNS_T_MR, true, {N}},
+    {CDNS_T_PTR, true, {N}},
+    {CDNS_T_MINFO, true, {N, N}},
+    {CDNS_T_MX, true, {2, N}},
+    /* RFC 3597 §4: later types that a reader must still decompress; never written
+     * compressed. */
+    {CDNS_T_RP, false, {N, N}},             /* RFC 1183 §2.2 */
+    {CDNS_T_AFSDB, false, {2, N}},          /* RFC 1183 §1 */
+    {CDNS_T_RT, false, {2, N}},             /* RFC 1183 §3.1 */
+    {CDNS_T_SIG, false, {18, N, R}},        /* RFC 2535 §4.1 */
+    {CDNS_T_PX, false, {2, N, N}},          /* RFC 2163 §4 */
+    {CDNS_T_NXT, false, {N, R}},            /* RFC 2535 §5.2 */
+    {CDNS_T_SRV, false, {6, N}},            /* RFC 2782: priority, weight, port, target */
+    {CDNS_T_NAPTR, false, {4, S, S, S, N}}, /* RFC 3403 §4.1 */
+    /* Not compressible by RFC 3597, but decompressed for robustness: RFC 2230 (KX),
+     * RFC 6672 §2.5 (DNAME), RFC 4034 §3.1, §4.1 (RRSIG, NSEC). */
+    {CDNS_T_KX, false, {2, N}},
+    {CDNS_T_DNAME, false, {N}},
+    {CDNS_T_RRSIG, false, {18, N, R}},
+    {CDNS_T_NSEC, false, {N, R}},
 #undef N
 #undef S
 #undef R
@@ -50,12 +50,12 @@ static const cdns__rdlayout_t cdns__layouts[] = {
 
 /* Index + 1 into cdns__layouts by type; every listed type is below 48. */
 static const uint8_t cdns__layout_idx[CDNS_T_NSEC + 1] = {
-	[CDNS_T_NS] = 1,     [CDNS_T_MD] = 2,     [CDNS_T_MF] = 3,    [CDNS_T_CNAME] = 4,
-	[CDNS_T_SOA] = 5,    [CDNS_T_MB] = 6,     [CDNS_T_MG] = 7,    [CDNS_T_MR] = 8,
-	[CDNS_T_PTR] = 9,    [CDNS_T_MINFO] = 10, [CDNS_T_MX] = 11,   [CDNS_T_RP] = 12,
-	[CDNS_T_AFSDB] = 13, [CDNS_T_RT] = 14,    [CDNS_T_SIG] = 15,  [CDNS_T_PX] = 16,
-	[CDNS_T_NXT] = 17,   [CDNS_T_SRV] = 18,   [CDNS_T_NAPTR] = 19, [CDNS_T_KX] = 20,
-	[CDNS_T_DNAME] = 21, [CDNS_T_RRSIG] = 22, [CDNS_T_NSEC] = 23,
+    [CDNS_T_NS] = 1,     [CDNS_T_MD] = 2,     [CDNS_T_MF] = 3,     [CDNS_T_CNAME] = 4,
+    [CDNS_T_SOA] = 5,    [CDNS_T_MB] = 6,     [CDNS_T_MG] = 7,     [CDNS_T_MR] = 8,
+    [CDNS_T_PTR] = 9,    [CDNS_T_MINFO] = 10, [CDNS_T_MX] = 11,    [CDNS_T_RP] = 12,
+    [CDNS_T_AFSDB] = 13, [CDNS_T_RT] = 14,    [CDNS_T_SIG] = 15,   [CDNS_T_PX] = 16,
+    [CDNS_T_NXT] = 17,   [CDNS_T_SRV] = 18,   [CDNS_T_NAPTR] = 19, [CDNS_T_KX] = 20,
+    [CDNS_T_DNAME] = 21, [CDNS_T_RRSIG] = 22, [CDNS_T_NSEC] = 23,
 };
 
 const cdns__rdlayout_t *cdns__rdlayout(uint16_t type)
@@ -71,7 +71,7 @@ const cdns__rdlayout_t *cdns__rdlayout(uint16_t type)
  * length, CDNS_EFORMAT when the RDATA does not match the layout, a name error, or
  * CDNS_ESPACE. */
 static int cdns__rdata_walk(const uint8_t *msg, size_t rd, size_t rdlen,
-			    const cdns__rdlayout_t *lay, uint8_t *out, size_t cap)
+                            const cdns__rdlayout_t *lay, uint8_t *out, size_t cap)
 {
 	const size_t end = rd + rdlen;
 	size_t p = rd, o = 0;
@@ -174,7 +174,7 @@ int cdns_msg_parse(cdns_msg_t *m, const uint8_t *wire, size_t len)
 			/* RFC 2136 §2.4, §2.5.2: UPDATE prerequisites and deletions carry
 			 * class ANY or NONE with empty RDATA whatever the type. */
 			bool empty_ok =
-				rdlen == 0 && (rclass == CDNS_C_ANY || rclass == CDNS_C_NONE);
+			    rdlen == 0 && (rclass == CDNS_C_ANY || rclass == CDNS_C_NONE);
 			if (lay != NULL && !empty_ok) {
 				r = cdns__rdata_walk(wire, pos, rdlen, lay, NULL, 0);
 				if (r < 0)
@@ -194,7 +194,7 @@ int cdns_msg_parse(cdns_msg_t *m, const uint8_t *wire, size_t len)
 }
 
 int cdns_msg_question(const cdns_msg_t *m, size_t *pos, uint8_t *qname, uint16_t *qtype,
-		      uint16_t *qclass)
+                      uint16_t *qclass)
 {
 	size_t p = *pos;
 	int r = cdns_name_unpack(m->wire, m->len, &p, qname);
@@ -238,7 +238,7 @@ int cdns_msg_rr(const cdns_msg_t *m, size_t *pos, cdns_rr_t *rr)
 }
 
 int cdns_rdata_unpack(const uint8_t *msg, size_t msglen, uint16_t type, size_t rdata_off,
-		      uint16_t rdlen, uint8_t *out, size_t cap)
+                      uint16_t rdlen, uint8_t *out, size_t cap)
 {
 	if (rdata_off > msglen || msglen - rdata_off < rdlen)
 		return CDNS_ETRUNC;

@@ -18,10 +18,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                              \
-	do {                                                                                     \
-		if (!(cond))                                                                     \
-			abort();                                                                 \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			abort();                                                                   \
 	} while (0)
 
 /* RDATA grows by at most two expanded names (SOA, RP, MINFO, PX). */
@@ -71,12 +71,12 @@ static size_t rebuild(const cdns_msg_t *m, uint8_t *out, uint8_t *rd)
 		for (unsigned i = 0; i < m->hdr.count[s]; i++) {
 			CHECK(cdns_msg_rr(m, &pos, &rr) == 0);
 			int n = cdns_rdata_unpack(m->wire, m->len, rr.type, rr.rdata_off, rr.rdlen,
-						  rd, RDBUF);
+			                          rd, RDBUF);
 			CHECK(n >= 0);
 			if (n > 65535)
 				return 0;
 			r = cdns_pkt_put_rr(&p, s, rr.owner, rr.type, rr.rclass, rr.ttl, rd,
-					    (uint16_t)n);
+			                    (uint16_t)n);
 			if (r == CDNS_ESPACE)
 				return 0;
 			CHECK(r == 0);
@@ -114,8 +114,8 @@ static void check_message(const cdns_msg_t *m)
 					uint16_t op = 0, code, len;
 					const uint8_t *d;
 					while ((r = cdns_edns_next_option(e.options, e.options_len,
-									  &op, &code, &d,
-									  &len)) == 1)
+					                                  &op, &code, &d, &len)) ==
+					       1)
 						CHECK(d + len <= rr.rdata + rr.rdlen);
 					CHECK(r == 0);
 				}
@@ -148,9 +148,9 @@ static void check_message(const cdns_msg_t *m)
 			CHECK(memcmp(rr.owner, rr2.owner, rr.owner_len) == 0);
 			CHECK(rr.type == rr2.type && rr.rclass == rr2.rclass && rr.ttl == rr2.ttl);
 			int n = cdns_rdata_unpack(m->wire, m->len, rr.type, rr.rdata_off, rr.rdlen,
-						  rd, RDBUF);
+			                          rd, RDBUF);
 			int n2 = cdns_rdata_unpack(m2.wire, m2.len, rr2.type, rr2.rdata_off,
-						   rr2.rdlen, rd2, RDBUF);
+			                           rr2.rdlen, rd2, RDBUF);
 			CHECK(n >= 0 && n == n2 && memcmp(rd, rd2, (size_t)n) == 0);
 			/* Compressing never makes RDATA longer than its expanded form. */
 			CHECK(rr2.rdlen <= n);

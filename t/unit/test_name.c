@@ -20,8 +20,8 @@ static int txt(const char *s, uint8_t *out)
 static void test_from_text_basic(void **state)
 {
 	uint8_t w[CDNS_NAME_MAXLEN];
-	static const uint8_t want[] = {3, 'w', 'w', 'w', 7, 'E', 'x', 'a', 'm', 'p',
-				       'l', 'e', 4, 't', 'e', 's', 't', 0};
+	static const uint8_t want[] = {3,   'w', 'w', 'w', 7,   'E', 'x', 'a', 'm',
+	                               'p', 'l', 'e', 4,   't', 'e', 's', 't', 0};
 
 	assert_int_equal(txt("www.Example.test.", w), sizeof(want));
 	assert_memory_equal(w, want, sizeof(want)); /* case kept */
@@ -93,10 +93,10 @@ static void test_from_text_errors(void **state)
 		const char *text;
 		int err;
 	} bad[] = {
-		{"", CDNS_ESYNTAX},      {"..", CDNS_ESYNTAX},     {"a..b.", CDNS_ESYNTAX},
-		{".a.", CDNS_ESYNTAX},   {"a\\", CDNS_ESYNTAX},    {"a\\25", CDNS_ESYNTAX},
-		{"a\\2x5.", CDNS_ESYNTAX}, {"a\\256.", CDNS_ESYNTAX}, {"a b.", CDNS_ESYNTAX},
-		{"a\tb.", CDNS_ESYNTAX},
+	    {"", CDNS_ESYNTAX},        {"..", CDNS_ESYNTAX},      {"a..b.", CDNS_ESYNTAX},
+	    {".a.", CDNS_ESYNTAX},     {"a\\", CDNS_ESYNTAX},     {"a\\25", CDNS_ESYNTAX},
+	    {"a\\2x5.", CDNS_ESYNTAX}, {"a\\256.", CDNS_ESYNTAX}, {"a b.", CDNS_ESYNTAX},
+	    {"a\tb.", CDNS_ESYNTAX},
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -226,9 +226,9 @@ static int cmp_cb(const void *a, const void *b)
 static void test_canonical_order(void **state)
 {
 	static const char *const order[] = {
-		"example.",          "a.example.",   "yljkjljk.a.example.", "Z.a.example.",
-		"zABC.a.EXAMPLE.",   "z.example.",   "\\001.z.example.",    "*.z.example.",
-		"\\200.z.example.",
+	    "example.",         "a.example.",      "yljkjljk.a.example.",
+	    "Z.a.example.",     "zABC.a.EXAMPLE.", "z.example.",
+	    "\\001.z.example.", "*.z.example.",    "\\200.z.example.",
 	};
 	enum { N = sizeof(order) / sizeof(order[0]) };
 	uint8_t names[N][CDNS_NAME_MAXLEN];
@@ -354,12 +354,17 @@ static void test_unpack(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_from_text_basic), cmocka_unit_test(test_from_text_escapes),
-		cmocka_unit_test(test_from_text_relative), cmocka_unit_test(test_from_text_errors),
-		cmocka_unit_test(test_lengths),         cmocka_unit_test(test_to_text_space),
-		cmocka_unit_test(test_check),           cmocka_unit_test(test_canonical_order),
-		cmocka_unit_test(test_equal_and_hash),  cmocka_unit_test(test_in_and_skip),
-		cmocka_unit_test(test_unpack),
+	    cmocka_unit_test(test_from_text_basic),
+	    cmocka_unit_test(test_from_text_escapes),
+	    cmocka_unit_test(test_from_text_relative),
+	    cmocka_unit_test(test_from_text_errors),
+	    cmocka_unit_test(test_lengths),
+	    cmocka_unit_test(test_to_text_space),
+	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_canonical_order),
+	    cmocka_unit_test(test_equal_and_hash),
+	    cmocka_unit_test(test_in_and_skip),
+	    cmocka_unit_test(test_unpack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

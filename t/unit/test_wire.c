@@ -16,14 +16,14 @@
 #include <clouddns/wire.h>
 
 /* Message building blocks. */
-#define M(...) (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__})
+#define M(...)            (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__})
 #define H(qd, an, ns, ar) 0x12, 0x34, 0x81, 0x00, 0, qd, 0, an, 0, ns, 0, ar
-#define QA 0, 1, 0, 1
+#define QA                0, 1, 0, 1
 /* TYPE (< 256), CLASS IN, TTL 3600, RDLENGTH */
-#define RR(type, rdlen) 0, type, 0, 1, 0, 0, 0x0e, 0x10, (rdlen) >> 8, (rdlen)&0xff
+#define RR(type, rdlen)       0, type, 0, 1, 0, 0, 0x0e, 0x10, (rdlen) >> 8, (rdlen)&0xff
 #define RRC(type, cls, rdlen) 0, type, 0, cls, 0, 0, 0x0e, 0x10, (rdlen) >> 8, (rdlen)&0xff
-#define EX 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 4, 't', 'e', 's', 't', 0
-#define Z20 0, 0, 0, 1, 0, 0, 0x0e, 0x10, 0, 0, 0x03, 0x84, 0, 0x09, 0x3a, 0x80, 0, 0, 0x01, 0x2c
+#define EX                    7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 4, 't', 'e', 's', 't', 0
+#define Z20                   0, 0, 0, 1, 0, 0, 0x0e, 0x10, 0, 0, 0x03, 0x84, 0, 0x09, 0x3a, 0x80, 0, 0, 0x01, 0x2c
 
 /* ---- Malformed messages: every one with the exact error it must give. ---- */
 
@@ -33,58 +33,54 @@ static const struct bad_msg {
 	size_t len;
 	int err;
 } bad_msgs[] = {
-	{"short header", M(0x12, 0x34, 0, 0, 0, 0, 0, 0, 0, 0, 0), CDNS_ETRUNC},
-	{"question truncated", M(H(1, 0, 0, 0), 1, 'a', 0, 0, 1, 0), CDNS_ETRUNC},
-	{"question missing", M(H(1, 0, 0, 0)), CDNS_ETRUNC},
-	{"name running past end", M(H(1, 0, 0, 0), 3, 'a', 'b'), CDNS_ETRUNC},
-	{"name without root label", M(H(1, 0, 0, 0), 1, 'a'), CDNS_ETRUNC},
-	{"self pointer", M(H(1, 0, 0, 0), 0xc0, 12, QA), CDNS_EPTR},
-	{"pointer to its own label", M(H(1, 0, 0, 0), 1, 'a', 0xc0, 12, QA), CDNS_EPTR},
-	{"two-pointer loop", M(H(1, 0, 0, 0), 0xc0, 14, 0xc0, 12, QA), CDNS_EPTR},
-	{"forward pointer", M(H(2, 0, 0, 0), 0xc0, 18, QA, 1, 'a', 0, QA), CDNS_EPTR},
-	{"pointer out of bounds", M(H(1, 0, 0, 0), 0xff, 0xff, QA), CDNS_EPTR},
-	{"pointer into the header", M(H(1, 0, 0, 0), 0xc0, 2, QA), CDNS_EPTR},
-	{"pointer cut in half", M(H(1, 0, 0, 0), 1, 'a', 0xc0), CDNS_ETRUNC},
-	/* Question 2 at 19 points to 17 (QCLASS of question 1), read as a label of 2 octets
-	 * that runs over the pointer itself: not "a prior occurrence". */
-	{"pointer target overlapping the pointer",
-	 M(H(2, 0, 0, 0), 1, 'a', 0, 0, 1, 2, 'x', 0xc0, 17, QA), CDNS_EPTR},
-	{"label type 0x40", M(H(1, 0, 0, 0), 0x41, 'a', 0, QA), CDNS_EFORMAT},
-	{"label type 0x80", M(H(1, 0, 0, 0), 0x81, 'a', 0, QA), CDNS_EFORMAT},
-	{"RR header truncated", M(H(0, 1, 0, 0), 0, 0, 1, 0, 1, 0, 0), CDNS_ETRUNC},
-	{"RDLENGTH overrun", M(H(0, 1, 0, 0), 0, RR(1, 5), 192, 0, 2, 1), CDNS_ETRUNC},
-	{"CNAME name overrunning RDLENGTH", M(H(0, 1, 0, 0), 0, RR(5, 3), 1, 'a', 1, 'b', 0),
-	 CDNS_EFORMAT},
-	{"CNAME shorter than RDLENGTH", M(H(0, 1, 0, 0), 0, RR(5, 4), 1, 'a', 0, 0),
-	 CDNS_EFORMAT},
-	{"CNAME self pointer in RDATA", M(H(0, 1, 0, 0), 0, RR(5, 2), 0xc0, 23), CDNS_EPTR},
-	{"CNAME forward pointer in RDATA", M(H(0, 1, 0, 0), 0, RR(5, 2), 0xc0, 25, 0),
-	 CDNS_EPTR},
-	{"CNAME label type 0x40 in RDATA", M(H(0, 1, 0, 0), 0, RR(5, 3), 0x41, 'a', 0),
-	 CDNS_EFORMAT},
-	{"NS with empty RDATA in class IN", M(H(0, 1, 0, 0), 0, RR(2, 0)), CDNS_EFORMAT},
-	{"SOA RDATA one octet short",
-	 M(H(0, 1, 0, 0), 0, RR(6, 21), 0, 0, 0, 0, 0, 1, 0, 0, 0x0e, 0x10, 0, 0, 0x03, 0x84, 0,
-	   0x09, 0x3a, 0x80, 0, 0, 0x01),
-	 CDNS_EFORMAT},
-	{"SOA RDATA one octet long", M(H(0, 1, 0, 0), 0, RR(6, 23), 0, 0, Z20, 0), CDNS_EFORMAT},
-	{"MX without exchange", M(H(0, 1, 0, 0), 0, RR(15, 2), 0, 10), CDNS_EFORMAT},
-	{"MX with one octet", M(H(0, 1, 0, 0), 0, RR(15, 1), 0), CDNS_EFORMAT},
-	{"NAPTR string overrunning RDATA",
-	 M(H(0, 1, 0, 0), 0, RR(35, 6), 0, 1, 0, 1, 5, 'a'), CDNS_EFORMAT},
-	{"RRSIG signer name overrunning RDATA",
-	 M(H(0, 1, 0, 0), 0, RR(46, 19), 0, 1, 8, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3),
-	 CDNS_EFORMAT},
-	{"SRV without target", M(H(0, 1, 0, 0), 0, RR(33, 6), 0, 0, 0, 0, 0, 53), CDNS_EFORMAT},
-	{"trailing byte", M(H(1, 0, 0, 0), 0, QA, 0), CDNS_ETRAIL},
-	{"trailing bytes after records", M(H(0, 1, 0, 0), 0, RR(1, 4), 192, 0, 2, 1, 0xde, 0xad),
-	 CDNS_ETRAIL},
-	{"header only, with garbage", M(H(0, 0, 0, 0), 0), CDNS_ETRAIL},
-	{"more questions than data", M(H(2, 0, 0, 0), 0, QA), CDNS_ETRUNC},
-	{"more answers than data", M(H(1, 2, 0, 0), 0, QA, 0, RR(1, 4), 192, 0, 2, 1),
-	 CDNS_ETRUNC},
-	{"more additional records than data", M(H(0, 0, 0, 1)), CDNS_ETRUNC},
-	{"authority record cut at its first octet", M(H(0, 0, 1, 0), 0xc0), CDNS_ETRUNC},
+    {"short header", M(0x12, 0x34, 0, 0, 0, 0, 0, 0, 0, 0, 0), CDNS_ETRUNC},
+    {"question truncated", M(H(1, 0, 0, 0), 1, 'a', 0, 0, 1, 0), CDNS_ETRUNC},
+    {"question missing", M(H(1, 0, 0, 0)), CDNS_ETRUNC},
+    {"name running past end", M(H(1, 0, 0, 0), 3, 'a', 'b'), CDNS_ETRUNC},
+    {"name without root label", M(H(1, 0, 0, 0), 1, 'a'), CDNS_ETRUNC},
+    {"self pointer", M(H(1, 0, 0, 0), 0xc0, 12, QA), CDNS_EPTR},
+    {"pointer to its own label", M(H(1, 0, 0, 0), 1, 'a', 0xc0, 12, QA), CDNS_EPTR},
+    {"two-pointer loop", M(H(1, 0, 0, 0), 0xc0, 14, 0xc0, 12, QA), CDNS_EPTR},
+    {"forward pointer", M(H(2, 0, 0, 0), 0xc0, 18, QA, 1, 'a', 0, QA), CDNS_EPTR},
+    {"pointer out of bounds", M(H(1, 0, 0, 0), 0xff, 0xff, QA), CDNS_EPTR},
+    {"pointer into the header", M(H(1, 0, 0, 0), 0xc0, 2, QA), CDNS_EPTR},
+    {"pointer cut in half", M(H(1, 0, 0, 0), 1, 'a', 0xc0), CDNS_ETRUNC},
+    /* Question 2 at 19 points to 17 (QCLASS of question 1), read as a label of 2 octets
+     * that runs over the pointer itself: not "a prior occurrence". */
+    {"pointer target overlapping the pointer",
+     M(H(2, 0, 0, 0), 1, 'a', 0, 0, 1, 2, 'x', 0xc0, 17, QA), CDNS_EPTR},
+    {"label type 0x40", M(H(1, 0, 0, 0), 0x41, 'a', 0, QA), CDNS_EFORMAT},
+    {"label type 0x80", M(H(1, 0, 0, 0), 0x81, 'a', 0, QA), CDNS_EFORMAT},
+    {"RR header truncated", M(H(0, 1, 0, 0), 0, 0, 1, 0, 1, 0, 0), CDNS_ETRUNC},
+    {"RDLENGTH overrun", M(H(0, 1, 0, 0), 0, RR(1, 5), 192, 0, 2, 1), CDNS_ETRUNC},
+    {"CNAME name overrunning RDLENGTH", M(H(0, 1, 0, 0), 0, RR(5, 3), 1, 'a', 1, 'b', 0),
+     CDNS_EFORMAT},
+    {"CNAME shorter than RDLENGTH", M(H(0, 1, 0, 0), 0, RR(5, 4), 1, 'a', 0, 0), CDNS_EFORMAT},
+    {"CNAME self pointer in RDATA", M(H(0, 1, 0, 0), 0, RR(5, 2), 0xc0, 23), CDNS_EPTR},
+    {"CNAME forward pointer in RDATA", M(H(0, 1, 0, 0), 0, RR(5, 2), 0xc0, 25, 0), CDNS_EPTR},
+    {"CNAME label type 0x40 in RDATA", M(H(0, 1, 0, 0), 0, RR(5, 3), 0x41, 'a', 0), CDNS_EFORMAT},
+    {"NS with empty RDATA in class IN", M(H(0, 1, 0, 0), 0, RR(2, 0)), CDNS_EFORMAT},
+    {"SOA RDATA one octet short",
+     M(H(0, 1, 0, 0), 0, RR(6, 21), 0, 0, 0, 0, 0, 1, 0, 0, 0x0e, 0x10, 0, 0, 0x03, 0x84, 0, 0x09,
+       0x3a, 0x80, 0, 0, 0x01),
+     CDNS_EFORMAT},
+    {"SOA RDATA one octet long", M(H(0, 1, 0, 0), 0, RR(6, 23), 0, 0, Z20, 0), CDNS_EFORMAT},
+    {"MX without exchange", M(H(0, 1, 0, 0), 0, RR(15, 2), 0, 10), CDNS_EFORMAT},
+    {"MX with one octet", M(H(0, 1, 0, 0), 0, RR(15, 1), 0), CDNS_EFORMAT},
+    {"NAPTR string overrunning RDATA", M(H(0, 1, 0, 0), 0, RR(35, 6), 0, 1, 0, 1, 5, 'a'),
+     CDNS_EFORMAT},
+    {"RRSIG signer name overrunning RDATA",
+     M(H(0, 1, 0, 0), 0, RR(46, 19), 0, 1, 8, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3),
+     CDNS_EFORMAT},
+    {"SRV without target", M(H(0, 1, 0, 0), 0, RR(33, 6), 0, 0, 0, 0, 0, 53), CDNS_EFORMAT},
+    {"trailing byte", M(H(1, 0, 0, 0), 0, QA, 0), CDNS_ETRAIL},
+    {"trailing bytes after records", M(H(0, 1, 0, 0), 0, RR(1, 4), 192, 0, 2, 1, 0xde, 0xad),
+     CDNS_ETRAIL},
+    {"header only, with garbage", M(H(0, 0, 0, 0), 0), CDNS_ETRAIL},
+    {"more questions than data", M(H(2, 0, 0, 0), 0, QA), CDNS_ETRUNC},
+    {"more answers than data", M(H(1, 2, 0, 0), 0, QA, 0, RR(1, 4), 192, 0, 2, 1), CDNS_ETRUNC},
+    {"more additional records than data", M(H(0, 0, 0, 1)), CDNS_ETRUNC},
+    {"authority record cut at its first octet", M(H(0, 0, 1, 0), 0xc0), CDNS_ETRUNC},
 };
 
 static void test_malformed_table(void **state)
@@ -190,6 +186,7 @@ static void test_malformed_long(void **state)
 
 /* A compressed response: www.example.test CNAME web, web A, NS + SOA for example.test, glue
  * and an OPT record. Offsets are noted where pointers target them. */
+/* clang-format off */
 static const uint8_t resp[] = {
 	H(1, 2, 2, 2),
 	/* 12: www.example.test (example at 16, test at 24) A IN */
@@ -207,6 +204,7 @@ static const uint8_t resp[] = {
 	/* 144: OPT, 1232 octets, DO */
 	0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0,
 };
+/* clang-format on */
 
 static void test_parse_response(void **state)
 {
@@ -241,12 +239,12 @@ static void test_parse_response(void **state)
 		uint16_t type;
 		size_t start, rdata_off, rdlen;
 	} want[] = {
-		{"www.example.test.", CDNS_T_CNAME, 34, 46, 6},
-		{"web.example.test.", CDNS_T_A, 52, 64, 4},
-		{"example.test.", CDNS_T_NS, 68, 80, 6},
-		{"example.test.", CDNS_T_SOA, 86, 98, 30},
-		{"ns1.example.test.", CDNS_T_A, 128, 140, 4},
-		{".", CDNS_T_OPT, 144, 155, 0},
+	    {"www.example.test.", CDNS_T_CNAME, 34, 46, 6},
+	    {"web.example.test.", CDNS_T_A, 52, 64, 4},
+	    {"example.test.", CDNS_T_NS, 68, 80, 6},
+	    {"example.test.", CDNS_T_SOA, 86, 98, 30},
+	    {"ns1.example.test.", CDNS_T_A, 128, 140, 4},
+	    {".", CDNS_T_OPT, 144, 155, 0},
 	};
 	for (size_t i = 0; i < 6; i++) {
 		size_t start = pos;
@@ -267,38 +265,39 @@ static void test_parse_response(void **state)
 	assert_int_equal(rr.ttl, 0x8000);
 
 	/* CNAME RDATA expanded. */
-	assert_int_equal(cdns_rdata_unpack(resp, sizeof(resp), CDNS_T_CNAME, 46, 6, buf,
-					   sizeof(buf)),
-			 18);
+	assert_int_equal(
+	    cdns_rdata_unpack(resp, sizeof(resp), CDNS_T_CNAME, 46, 6, buf, sizeof(buf)), 18);
 	assert_memory_equal(buf, "\003web\007example\004test", 18);
 	/* SOA: two names expanded, the 20 octets copied. */
 	static const uint8_t soa[] = {3, 'n', 's', '1', EX, 5, 'a', 'd', 'm', 'i', 'n', EX, Z20};
-	assert_int_equal(cdns_rdata_unpack(resp, sizeof(resp), CDNS_T_SOA, 98, 30, buf,
-					   sizeof(buf)),
-			 sizeof(soa));
+	assert_int_equal(
+	    cdns_rdata_unpack(resp, sizeof(resp), CDNS_T_SOA, 98, 30, buf, sizeof(buf)),
+	    sizeof(soa));
 	assert_memory_equal(buf, soa, sizeof(soa));
 	/* Too small a buffer, at every size. */
 	for (size_t cap = 0; cap < sizeof(soa); cap++)
-		assert_int_equal(cdns_rdata_unpack(resp, sizeof(resp), CDNS_T_SOA, 98, 30, buf,
-						   cap),
-				 CDNS_ESPACE);
+		assert_int_equal(
+		    cdns_rdata_unpack(resp, sizeof(resp), CDNS_T_SOA, 98, 30, buf, cap),
+		    CDNS_ESPACE);
 	/* Opaque RDATA is copied as it is. */
 	assert_int_equal(cdns_rdata_unpack(resp, sizeof(resp), CDNS_T_A, 64, 4, buf, 4), 4);
 	assert_memory_equal(buf, "\300\000\002\001", 4);
 	assert_int_equal(cdns_rdata_unpack(resp, sizeof(resp), CDNS_T_A, 64, 4, buf, 3),
-			 CDNS_ESPACE);
-	assert_int_equal(cdns_rdata_unpack(resp, sizeof(resp), CDNS_T_A, sizeof(resp) - 2, 4,
-					   buf, sizeof(buf)),
-			 CDNS_ETRUNC);
+	                 CDNS_ESPACE);
+	assert_int_equal(
+	    cdns_rdata_unpack(resp, sizeof(resp), CDNS_T_A, sizeof(resp) - 2, 4, buf, sizeof(buf)),
+	    CDNS_ETRUNC);
 }
 
 static void test_unpack_mx(void **state)
 {
+	/* clang-format off */
 	static const uint8_t msg[] = {
 		H(1, 1, 0, 0), EX, 0, 15, 0, 1,
 		/* 30: example.test MX 10 mail.example.test */
 		0xc0, 12, RR(15, 9), 0, 10, 4, 'm', 'a', 'i', 'l', 0xc0, 12,
 	};
+	/* clang-format on */
 	static const uint8_t want[] = {0, 10, 4, 'm', 'a', 'i', 'l', EX};
 	cdns_msg_t m;
 	cdns_rr_t rr;
@@ -309,25 +308,27 @@ static void test_unpack_mx(void **state)
 	pos = m.sec_off[CDNS_SEC_ANSWER];
 	assert_int_equal(cdns_msg_rr(&m, &pos, &rr), 0);
 	assert_int_equal(rr.type, CDNS_T_MX);
-	assert_int_equal(cdns_rdata_unpack(msg, sizeof(msg), rr.type, rr.rdata_off, rr.rdlen, buf,
-					   sizeof(buf)),
-			 sizeof(want));
+	assert_int_equal(
+	    cdns_rdata_unpack(msg, sizeof(msg), rr.type, rr.rdata_off, rr.rdlen, buf, sizeof(buf)),
+	    sizeof(want));
 	assert_memory_equal(buf, want, sizeof(want));
 	/* The same RDATA read as an opaque type stays compressed. */
-	assert_int_equal(cdns_rdata_unpack(msg, sizeof(msg), 65280, rr.rdata_off, rr.rdlen, buf,
-					   sizeof(buf)),
-			 9);
+	assert_int_equal(
+	    cdns_rdata_unpack(msg, sizeof(msg), 65280, rr.rdata_off, rr.rdlen, buf, sizeof(buf)),
+	    9);
 }
 
 static void test_parse_update(void **state)
 {
 	/* RFC 2136 §2.5.2: delete an RRset, class ANY, empty RDATA; §2.4.3 NONE likewise. */
+	/* clang-format off */
 	static const uint8_t upd[] = {
 		0x12, 0x34, 0x28, 0x00, 0, 1, 0, 1, 0, 1, 0, 0,
 		EX, 0, 6, 0, 1,
 		0xc0, 12, RRC(2, 254, 0),
 		0xc0, 12, RRC(2, 255, 0),
 	};
+	/* clang-format on */
 	cdns_msg_t m;
 
 	assert_int_equal(cdns_msg_parse(&m, upd, sizeof(upd)), 0);
@@ -347,7 +348,7 @@ static int name(const char *text, uint8_t *out)
 static void build_small(cdns_pkt_t *p, uint8_t *wire, uint16_t cap)
 {
 	uint8_t www[CDNS_NAME_MAXLEN], web[CDNS_NAME_MAXLEN], ex[CDNS_NAME_MAXLEN],
-		ns1[CDNS_NAME_MAXLEN];
+	    ns1[CDNS_NAME_MAXLEN];
 	int weblen = name("web.example.test.", web);
 	int ns1len = name("ns1.example.test.", ns1);
 
@@ -358,19 +359,20 @@ static void build_small(cdns_pkt_t *p, uint8_t *wire, uint16_t cap)
 	cdns_pkt_set_flags(p, CDNS_FLAG_QR | CDNS_FLAG_RD);
 	assert_int_equal(cdns_pkt_put_question(p, www, CDNS_T_A, CDNS_C_IN), 0);
 	assert_int_equal(cdns_pkt_put_rr(p, CDNS_SEC_ANSWER, www, CDNS_T_CNAME, CDNS_C_IN, 3600,
-					 web, (uint16_t)weblen),
-			 0);
+	                                 web, (uint16_t)weblen),
+	                 0);
 	assert_int_equal(cdns_pkt_put_rr(p, CDNS_SEC_ANSWER, web, CDNS_T_A, CDNS_C_IN, 3600,
-					 (const uint8_t *)"\300\000\002\001", 4),
-			 0);
-	assert_int_equal(cdns_pkt_put_rr(p, CDNS_SEC_AUTHORITY, ex, CDNS_T_NS, CDNS_C_IN, 3600,
-					 ns1, (uint16_t)ns1len),
-			 0);
+	                                 (const uint8_t *)"\300\000\002\001", 4),
+	                 0);
+	assert_int_equal(cdns_pkt_put_rr(p, CDNS_SEC_AUTHORITY, ex, CDNS_T_NS, CDNS_C_IN, 3600, ns1,
+	                                 (uint16_t)ns1len),
+	                 0);
 	assert_int_equal(cdns_pkt_put_rr(p, CDNS_SEC_ADDITIONAL, ns1, CDNS_T_A, CDNS_C_IN, 3600,
-					 (const uint8_t *)"\300\000\002\065", 4),
-			 0);
+	                                 (const uint8_t *)"\300\000\002\065", 4),
+	                 0);
 }
 
+/* clang-format off */
 static const uint8_t small_want[] = {
 	H(1, 2, 1, 1), 3, 'w', 'w', 'w', EX, QA,
 	0xc0, 12, RR(5, 6), 3, 'w', 'e', 'b', 0xc0, 16,
@@ -378,6 +380,7 @@ static const uint8_t small_want[] = {
 	0xc0, 16, RR(2, 6), 3, 'n', 's', '1', 0xc0, 16,
 	0xc0, 80, RR(1, 4), 192, 0, 2, 53,
 };
+/* clang-format on */
 
 static void test_build_compression(void **state)
 {
@@ -408,33 +411,33 @@ static void test_build_case_and_types(void **state)
 	assert_int_equal(cdns_pkt_put_question(&p, n, CDNS_T_ANY, CDNS_C_IN), 0);
 	/* RFC 4343 §4: the owner keeps its case; only "test" matches byte for byte. */
 	name("WWW.Example.test.", n);
-	assert_int_equal(
-		cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_A, CDNS_C_IN, 60, rd, 0), 0);
-	static const uint8_t owner1[] = {3, 'W', 'W', 'W', 7, 'E', 'x', 'a', 'm', 'p', 'l', 'e',
-					 0xc0, 24};
+	assert_int_equal(cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_A, CDNS_C_IN, 60, rd, 0),
+	                 0);
+	static const uint8_t owner1[] = {3,   'W', 'W', 'W', 7,   'E',  'x',
+	                                 'a', 'm', 'p', 'l', 'e', 0xc0, 24};
 	assert_memory_equal(wire + 34, owner1, sizeof(owner1));
 	size_t o = 34 + sizeof(owner1) + 10;
 	/* Now "WWW.Example.test" itself is known. */
-	assert_int_equal(
-		cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_A, CDNS_C_IN, 60, rd, 0), 0);
+	assert_int_equal(cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_A, CDNS_C_IN, 60, rd, 0),
+	                 0);
 	assert_memory_equal(wire + o, "\300\042", 2);
 	o += 12;
 	/* MX: RFC 1035 type, the exchange is compressed. */
 	name("www.example.test.", n);
 	memcpy(rd, "\000\012\004mail", 7);
 	int l = name("mail.example.test.", rd + 2) + 2;
-	assert_int_equal(cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_MX, CDNS_C_IN, 3600, rd,
-					 (uint16_t)l),
-			 0);
+	assert_int_equal(
+	    cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_MX, CDNS_C_IN, 3600, rd, (uint16_t)l),
+	    0);
 	static const uint8_t mx[] = {0xc0, 12, RR(15, 9), 0, 10, 4, 'm', 'a', 'i', 'l', 0xc0, 16};
 	assert_memory_equal(wire + o, mx, sizeof(mx));
 	o += sizeof(mx);
 	/* SRV: RFC 3597 §4, the target goes out verbatim. */
 	memcpy(rd, "\0\0\0\0\0\120", 6);
 	l = name("example.test.", rd + 6) + 6;
-	assert_int_equal(cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_SRV, CDNS_C_IN, 3600, rd,
-					 (uint16_t)l),
-			 0);
+	assert_int_equal(
+	    cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_SRV, CDNS_C_IN, 3600, rd, (uint16_t)l),
+	    0);
 	static const uint8_t srv[] = {0xc0, 12, RR(33, 20), 0, 0, 0, 0, 0, 80, EX};
 	assert_memory_equal(wire + o, srv, sizeof(srv));
 	o += sizeof(srv);
@@ -444,15 +447,14 @@ static void test_build_case_and_types(void **state)
 	assert_int_equal(cdns_msg_parse(&m, wire, p.len), 0);
 
 	/* RDATA of a compressed type that does not match its layout. */
-	assert_int_equal(
-		cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_MX, CDNS_C_IN, 60, rd, 1),
-		CDNS_EINVAL);
+	assert_int_equal(cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_MX, CDNS_C_IN, 60, rd, 1),
+	                 CDNS_EINVAL);
 	assert_int_equal(cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_NS, CDNS_C_IN, 60,
-					 (const uint8_t *)"\001a\000x", 4),
-			 CDNS_EINVAL);
+	                                 (const uint8_t *)"\001a\000x", 4),
+	                 CDNS_EINVAL);
 	assert_int_equal(cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_NS, CDNS_C_IN, 60,
-					 (const uint8_t *)"\003a", 2),
-			 CDNS_EINVAL);
+	                                 (const uint8_t *)"\003a", 2),
+	                 CDNS_EINVAL);
 	assert_int_equal(p.len, o);
 }
 
@@ -478,8 +480,8 @@ static void test_build_espace(void **state)
 	for (uint16_t room = 0; room < 21; room++) {
 		cdns_pkt_set_limit(&p, (uint16_t)(p.len + room));
 		assert_int_equal(cdns_pkt_put_rr(&p, CDNS_SEC_ADDITIONAL, n, CDNS_T_A, CDNS_C_IN,
-						 60, (const uint8_t *)"\300\0\2\2", 4),
-				 CDNS_ESPACE);
+		                                 60, (const uint8_t *)"\300\0\2\2", 4),
+		                 CDNS_ESPACE);
 		assert_same_pkt(&p, &before, copy);
 	}
 	/* A SOA whose owner and first name fit but not the rest: the names it remembered are
@@ -494,14 +496,13 @@ static void test_build_espace(void **state)
 	for (uint16_t room = 0; room < need; room++) {
 		cdns_pkt_set_limit(&p, (uint16_t)(p.len + room));
 		assert_int_equal(cdns_pkt_put_rr(&p, CDNS_SEC_ADDITIONAL, n, CDNS_T_SOA, CDNS_C_IN,
-						 60, soa, rdlen),
-				 CDNS_ESPACE);
+		                                 60, soa, rdlen),
+		                 CDNS_ESPACE);
 		assert_same_pkt(&p, &before, copy);
 	}
 	cdns_pkt_set_limit(&p, (uint16_t)(p.len + need));
-	assert_int_equal(cdns_pkt_put_rr(&p, CDNS_SEC_ADDITIONAL, n, CDNS_T_SOA, CDNS_C_IN, 60,
-					 soa, rdlen),
-			 0);
+	assert_int_equal(
+	    cdns_pkt_put_rr(&p, CDNS_SEC_ADDITIONAL, n, CDNS_T_SOA, CDNS_C_IN, 60, soa, rdlen), 0);
 	assert_int_equal(p.len, before.len + need);
 	cdns_msg_t m;
 	assert_int_equal(cdns_msg_parse(&m, wire, p.len), 0);
@@ -537,11 +538,11 @@ static void test_build_rollback(void **state)
 
 	name("new.name.example.test.", n);
 	assert_int_equal(cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_A, CDNS_C_IN, 1,
-					 (const uint8_t *)"\300\0\2\3", 4),
-			 0);
+	                                 (const uint8_t *)"\300\0\2\3", 4),
+	                 0);
 	assert_int_equal(cdns_pkt_put_rr(&p, CDNS_SEC_AUTHORITY, n, CDNS_T_A, CDNS_C_IN, 1,
-					 (const uint8_t *)"\300\0\2\3", 4),
-			 0);
+	                                 (const uint8_t *)"\300\0\2\3", 4),
+	                 0);
 	assert_int_not_equal(p.n_comp, before.n_comp);
 	cdns_pkt_rollback(&p, &mk);
 	assert_same_pkt(&p, &before, copy);
@@ -552,8 +553,8 @@ static void test_build_rollback(void **state)
 	 * written out again. */
 	name("name.example.test.", n);
 	assert_int_equal(cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_A, CDNS_C_IN, 1,
-					 (const uint8_t *)"\300\0\2\3", 4),
-			 0);
+	                                 (const uint8_t *)"\300\0\2\3", 4),
+	                 0);
 	assert_memory_equal(wire + before.len, "\004name\300\020", 7);
 	cdns_msg_t m;
 	assert_int_equal(cdns_msg_parse(&m, wire, p.len), 0);
@@ -581,7 +582,9 @@ static void test_build_section_order(void **state)
 	assert_int_equal(cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, 1, 1, 1, a, 4), CDNS_EINVAL);
 	assert_int_equal(cdns_pkt_put_question(&p, n, 1, 1), CDNS_EINVAL);
 	assert_int_equal(p.len, len);
-	assert_int_equal(cdns_pkt_put_raw_rr(&p, CDNS_SEC_ADDITIONAL, (const uint8_t *)"\0\0\51\2\0\0\0\0\0\0\0", 11), 0);
+	assert_int_equal(cdns_pkt_put_raw_rr(&p, CDNS_SEC_ADDITIONAL,
+	                                     (const uint8_t *)"\0\0\51\2\0\0\0\0\0\0\0", 11),
+	                 0);
 	assert_int_equal(cdns_pkt_put_rr(&p, CDNS_SEC_AUTHORITY, n, 1, 1, 1, a, 4), CDNS_EINVAL);
 	assert_int_equal(cdns_pkt_put_raw_rr(&p, CDNS_SEC_ANSWER, a, 4), CDNS_EINVAL);
 	assert_int_equal(cdns_pkt_put_rr(&p, CDNS_SEC_ADDITIONAL, n, 1, 1, 1, a, 4), 0);
@@ -618,11 +621,11 @@ static uint16_t rebuild(const uint8_t *msg, size_t len, uint8_t *out, uint16_t c
 		for (unsigned i = 0; i < m.hdr.count[s]; i++) {
 			assert_int_equal(cdns_msg_rr(&m, &pos, &rr), 0);
 			int n = cdns_rdata_unpack(msg, len, rr.type, rr.rdata_off, rr.rdlen, rd,
-						  sizeof(rd));
+			                          sizeof(rd));
 			assert_true(n >= 0);
 			assert_int_equal(cdns_pkt_put_rr(&p, s, rr.owner, rr.type, rr.rclass,
-							 rr.ttl, rd, (uint16_t)n),
-					 0);
+			                                 rr.ttl, rd, (uint16_t)n),
+			                 0);
 		}
 	}
 	return p.len;
@@ -637,11 +640,13 @@ static void test_round_trip(void **state)
 	assert_int_equal(la, sizeof(resp));
 	assert_memory_equal(a, resp, sizeof(resp));
 	/* A message without compression comes back compressed, and stays stable. */
+	/* clang-format off */
 	static const uint8_t plain[] = {
 		H(1, 2, 0, 0), EX, 0, 15, 0, 1,
 		EX, RR(15, 19), 0, 10, 2, 'm', 'x', EX,
 		EX, RR(15, 20), 0, 20, 3, 'm', 'x', '2', EX,
 	};
+	/* clang-format on */
 	la = rebuild(plain, sizeof(plain), a, sizeof(a));
 	/* Four copies of example.test became pointers. */
 	assert_int_equal(la, sizeof(plain) - 4 * 12);
@@ -671,22 +676,20 @@ static void test_build_large(void **state)
 		snprintf(t, sizeof(t), "n%u.example.test.", i++);
 		name(t, n);
 		assert_int_equal(cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_TXT, CDNS_C_IN, 1,
-						 rd, sizeof(rd)),
-				 0);
+		                                 rd, sizeof(rd)),
+		                 0);
 	}
 	/* The last name was written beyond 0x3fff: repeating it cannot use a pointer. */
 	uint16_t len = p.len;
 	assert_int_equal(
-		cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_TXT, CDNS_C_IN, 1, rd, sizeof(rd)),
-		0);
+	    cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_TXT, CDNS_C_IN, 1, rd, sizeof(rd)), 0);
 	assert_int_equal(p.len - len, (int)cdns_name_len(n) - 14 + 2 + 10 + 200);
 	/* Fill the compression table. */
 	for (unsigned j = 0; j < 300; j++) {
 		snprintf(t, sizeof(t), "m%u.example.test.", j);
 		name(t, n);
-		assert_int_equal(cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_A, CDNS_C_IN, 1,
-						 rd, 4),
-				 0);
+		assert_int_equal(
+		    cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, n, CDNS_T_A, CDNS_C_IN, 1, rd, 4), 0);
 	}
 	assert_true(p.n_comp <= CDNS_PKT_COMP_MAX);
 	assert_int_equal(cdns_msg_parse(&m, wire, p.len), 0);
@@ -705,6 +708,7 @@ static int opt_rr(const uint8_t *msg, size_t len, cdns_rr_t *rr, cdns_msg_t *m)
 
 static void test_edns_parse(void **state)
 {
+	/* clang-format off */
 	static const uint8_t q[] = {
 		H(1, 0, 0, 1), EX, QA,
 		0, 0, 41, 0x10, 0x00, 0x01, 0x00, 0x80, 0x00, 0, 37,
@@ -714,6 +718,7 @@ static void test_edns_parse(void **state)
 		0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2,             /* Client Subnet */
 		0, 12, 0, 0,                                    /* PADDING, empty */
 	};
+	/* clang-format on */
 	cdns_msg_t m;
 	cdns_rr_t rr;
 	cdns_edns_t e;
@@ -752,10 +757,10 @@ static void test_edns_parse(void **state)
 	assert_int_equal(pos, 37);
 	pos = 0;
 	assert_int_equal(cdns_edns_next_option(e.options, 3, &pos, &code, &data, &len),
-			 CDNS_EFORMAT);
+	                 CDNS_EFORMAT);
 	pos = 4;
 	assert_int_equal(cdns_edns_next_option(e.options, 15, &pos, &code, &data, &len),
-			 CDNS_EFORMAT);
+	                 CDNS_EFORMAT);
 
 	/* No options at all. */
 	static const uint8_t q0[] = {H(0, 0, 0, 1), 0, 0, 41, 0x02, 0x00, 0, 0, 0, 0, 0, 0};
@@ -775,25 +780,25 @@ static const struct bad_opt {
 	size_t len;
 	int err;
 } bad_opts[] = {
-	{"option length past RDATA",
-	 M(H(0, 0, 0, 1), 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 6, 0, 3, 0, 4, 'a', 'b'), CDNS_EFORMAT},
-	{"option header cut",
-	 M(H(0, 0, 0, 1), 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 3, 0, 3, 0), CDNS_EFORMAT},
-	{"NSID with data in a request",
-	 M(H(0, 0, 0, 1), 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 5, 0, 3, 0, 1, 'x'), CDNS_EFORMAT},
-	{"COOKIE of 7 octets",
-	 M(H(0, 0, 0, 1), 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 11, 0, 10, 0, 7, 1, 2, 3, 4, 5, 6, 7),
-	 CDNS_EFORMAT},
-	{"COOKIE of 12 octets",
-	 M(H(0, 0, 0, 1), 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 16, 0, 10, 0, 12, 1, 2, 3, 4, 5, 6, 7,
-	   8, 9, 10, 11, 12),
-	 CDNS_EFORMAT},
-	{"Client Subnet too short",
-	 M(H(0, 0, 0, 1), 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 6, 0, 8, 0, 2, 0, 1), CDNS_EFORMAT},
-	{"OPT owner not the root",
-	 M(H(0, 0, 0, 1), 1, 'a', 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0), CDNS_EFORMAT},
-	{"not an OPT record", M(H(0, 0, 0, 1), 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 192, 0, 2, 1),
-	 CDNS_EFORMAT},
+    {"option length past RDATA",
+     M(H(0, 0, 0, 1), 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 6, 0, 3, 0, 4, 'a', 'b'), CDNS_EFORMAT},
+    {"option header cut", M(H(0, 0, 0, 1), 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 3, 0, 3, 0),
+     CDNS_EFORMAT},
+    {"NSID with data in a request",
+     M(H(0, 0, 0, 1), 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 5, 0, 3, 0, 1, 'x'), CDNS_EFORMAT},
+    {"COOKIE of 7 octets",
+     M(H(0, 0, 0, 1), 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 11, 0, 10, 0, 7, 1, 2, 3, 4, 5, 6, 7),
+     CDNS_EFORMAT},
+    {"COOKIE of 12 octets",
+     M(H(0, 0, 0, 1), 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 16, 0, 10, 0, 12, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+       10, 11, 12),
+     CDNS_EFORMAT},
+    {"Client Subnet too short",
+     M(H(0, 0, 0, 1), 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 6, 0, 8, 0, 2, 0, 1), CDNS_EFORMAT},
+    {"OPT owner not the root", M(H(0, 0, 0, 1), 1, 'a', 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0),
+     CDNS_EFORMAT},
+    {"not an OPT record", M(H(0, 0, 0, 1), 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 192, 0, 2, 1),
+     CDNS_EFORMAT},
 };
 
 static void test_edns_bad(void **state)
@@ -813,8 +818,8 @@ static void test_edns_bad(void **state)
 	static const struct {
 		unsigned len;
 		int err;
-	} cookies[] = {{0, CDNS_EFORMAT},  {8, 0},  {9, CDNS_EFORMAT}, {15, CDNS_EFORMAT},
-		       {16, 0}, {40, 0}, {41, CDNS_EFORMAT}};
+	} cookies[] = {{0, CDNS_EFORMAT}, {8, 0},  {9, CDNS_EFORMAT}, {15, CDNS_EFORMAT},
+	               {16, 0},           {40, 0}, {41, CDNS_EFORMAT}};
 	uint8_t msg[128];
 	for (size_t i = 0; i < sizeof(cookies) / sizeof(cookies[0]); i++) {
 		unsigned clen = cookies[i].len;
@@ -840,11 +845,13 @@ static void test_edns_writer(void **state)
 {
 	uint8_t buf[64];
 	cdns_opt_writer_t w;
+	/* clang-format off */
 	static const uint8_t want[] = {
 		0, 0, 41, 0x04, 0xd0, 0x01, 0x00, 0x80, 0x00, 0, 14,
 		0, 3, 0, 3, 'n', 's', '1',
 		0, 15, 0, 3, 0, 15, 'x',
 	};
+	/* clang-format on */
 
 	assert_int_equal(cdns_opt_begin(&w, buf, sizeof(buf), 1232, 1, 0, 0x8000), 0);
 	assert_int_equal(w.len, CDNS_OPT_BASE_LEN);
@@ -891,21 +898,14 @@ static void test_edns_writer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_malformed_table),
-		cmocka_unit_test(test_malformed_long),
-		cmocka_unit_test(test_parse_response),
-		cmocka_unit_test(test_unpack_mx),
-		cmocka_unit_test(test_parse_update),
-		cmocka_unit_test(test_build_compression),
-		cmocka_unit_test(test_build_case_and_types),
-		cmocka_unit_test(test_build_espace),
-		cmocka_unit_test(test_build_rollback),
-		cmocka_unit_test(test_build_section_order),
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_build_large),
-		cmocka_unit_test(test_edns_parse),
-		cmocka_unit_test(test_edns_bad),
-		cmocka_unit_test(test_edns_writer),
+	    cmocka_unit_test(test_malformed_table),      cmocka_unit_test(test_malformed_long),
+	    cmocka_unit_test(test_parse_response),       cmocka_unit_test(test_unpack_mx),
+	    cmocka_unit_test(test_parse_update),         cmocka_unit_test(test_build_compression),
+	    cmocka_unit_test(test_build_case_and_types), cmocka_unit_test(test_build_espace),
+	    cmocka_unit_test(test_build_rollback),       cmocka_unit_test(test_build_section_order),
+	    cmocka_unit_test(test_round_trip),           cmocka_unit_test(test_build_large),
+	    cmocka_unit_test(test_edns_parse),           cmocka_unit_test(test_edns_bad),
+	    cmocka_unit_test(test_edns_writer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
