@@ -86,6 +86,56 @@ static size_t rebuild(const cdns_msg_t *m, uint8_t *out, uint8_t *rd)
 	return p.len;
 }
 
+/* Write the message again under a lower limit, rolling back some records on the way (chosen
+ * by the bits of seed): a record that does not fit must leave the packet exactly as it was,
+ * and what was written must always be a valid message. */
+static void rebuild_limited(const cdns_msg_t *m, uint32_t seed, uint8_t *out, uint8_t *rd)
+{
+	cdns_pkt_t p;
+	cdns_rr_t rr;
+	uint8_t qname[CDNS_NAME_MAXLEN];
+	uint16_t qt, qc;
+	size_t pos = m->sec_off[CDNS_SEC_QUESTION];
+	cdns_msg_t m2;
+
+	cdns_pkt_init(&p, out, 65535);
+	cdns_pkt_set_limit(&p, (uint16_t)(CDNS_HDR_LEN + (m->len * (seed & 0xff)) / 256));
+	for (unsigned i = 0; i < m->hdr.count[CDNS_SEC_QUESTION]; i++) {
+		CHECK(cdns_msg_question(m, &pos, qname, &qt, &qc) > 0);
+		if (cdns_pkt_put_question(&p, qname, qt, qc) != 0)
+			goto done;
+	}
+	for (int s = CDNS_SEC_ANSWER; s <= CDNS_SEC_ADDITIONAL; s++) {
+		for (unsigned i = 0; i < m->hdr.count[s]; i++) {
+			CHECK(cdns_msg_rr(m, &pos, &rr) == 0);
+			int n = cdns_rdata_unpack(m->wire, m->len, rr.type, rr.rdata_off, rr.rdlen,
+			                          rd, RDBUF);
+			CHECK(n >= 0);
+			if (n > 65535)
+				goto done;
+			cdns_pkt_mark_t mk = cdns_pkt_mark(&p);
+			cdns_pkt_t before = p;
+			int r = cdns_pkt_put_rr(&p, s, rr.owner, rr.type, rr.rclass, rr.ttl, rd,
+			                        (uint16_t)n);
+			if (r == CDNS_ESPACE) {
+				CHECK(p.len == before.len && p.n_comp == before.n_comp &&
+				      p.section == before.section);
+				for (int k = 0; k < 4; k++)
+					CHECK(cdns_pkt_count(&p, k) == mk.count[k]);
+				goto done;
+			}
+			CHECK(r == 0);
+			seed = seed >> 1 | seed << 31;
+			if (seed & 0x100) {
+				cdns_pkt_rollback(&p, &mk);
+				CHECK(p.len == before.len && p.n_comp == before.n_comp);
+			}
+		}
+	}
+done:
+	CHECK(cdns_msg_parse(&m2, out, p.len) == 0);
+}
+
 static void check_message(const cdns_msg_t *m)
 {
 	static uint8_t out[65535], out2[65535], rd[RDBUF], rd2[RDBUF];
@@ -156,6 +206,8 @@ static void check_message(const cdns_msg_t *m)
 			CHECK(rr2.rdlen <= n);
 		}
 	}
+
+	rebuild_limited(m, (uint32_t)m->len * 2654435761u ^ m->hdr.id, out2, rd);
 
 	/* Building what we built gives the same octets. */
 	size_t len2 = rebuild(&m2, out2, rd);
