@@ -21,7 +21,13 @@ static inline void cdns__hdr_set_count(cdns_pkt_t *p, int section, uint16_t v)
 	cdns_put16(p->wire + 4 + 2 * section, v);
 }
 
-/* Hash of every suffix of a name, from the right, so that one pass serves all suffixes:
+/* ASCII lower case (RFC 4343 §3: only A-Z fold). */
+static inline uint8_t cdns__lc(uint8_t c)
+{
+	return (uint8_t)((unsigned)c - (unsigned)'A' < 26u ? c + 32 : c);
+}
+
+/* Hash of every suffix of a name (case-folded), from the right, so that one pass serves all suffixes:
  * h[i] covers labels i..n-1 plus the root. Fills off[] with the label offsets; returns n. */
 static unsigned cdns__suffix_hashes(const uint8_t *name, uint8_t *off, uint16_t *h)
 {
@@ -36,7 +42,7 @@ static unsigned cdns__suffix_hashes(const uint8_t *name, uint8_t *off, uint16_t 
 	for (unsigned i = n; i-- > 0;) {
 		const uint8_t *l = name + off[i];
 		for (unsigned j = 0; j <= l[0]; j++) {
-			x ^= l[j];
+			x ^= cdns__lc(l[j]);
 			x *= 16777619u;
 		}
 		h[i] = (uint16_t)(x ^ (x >> 16));
@@ -44,9 +50,9 @@ static unsigned cdns__suffix_hashes(const uint8_t *name, uint8_t *off, uint16_t 
 	return n;
 }
 
-/* Does the (possibly compressed) name written at wire[off] have exactly the octets of the
- * uncompressed name s? Only names this builder wrote are looked at, so they are well formed
- * and their pointers go backwards. */
+/* Is the (possibly compressed) name written at wire[off] the uncompressed name s, ignoring
+ * ASCII case? Only names this builder wrote are looked at, so they are well formed and their
+ * pointers go backwards. */
 static bool cdns__same_name(const uint8_t *wire, size_t off, const uint8_t *s)
 {
 	for (;;) {
@@ -57,8 +63,9 @@ static bool cdns__same_name(const uint8_t *wire, size_t off, const uint8_t *s)
 			return false;
 		if (l == 0)
 			return true;
-		if (memcmp(wire + off + 1, s + 1, l) != 0)
-			return false;
+		for (unsigned i = 1; i <= l; i++)
+			if (cdns__lc(wire[off + i]) != cdns__lc(s[i]))
+				return false;
 		off += (size_t)l + 1;
 		s += l + 1;
 	}
@@ -73,7 +80,7 @@ static int cdns__find(const cdns_pkt_t *p, const uint8_t *s, uint16_t h)
 }
 
 /* Write a trusted uncompressed name at *pos, below end. With compress, the longest suffix
- * already in the message (byte for byte: see pkt.h) becomes a pointer, and the suffixes
+ * already in the message (ignoring case: see pkt.h) becomes a pointer, and the suffixes
  * written out are remembered. Returns 0 or CDNS_ESPACE (the caller restores n_comp). */
 static int cdns__put_name(cdns_pkt_t *p, size_t *pos, size_t end, const uint8_t *name,
                           bool compress)

@@ -11,10 +11,12 @@
 /* Names remembered for compression in one message; further names are written uncompressed
  * (still correct, only longer).
  *
- * A name is compressed only against an earlier suffix with the very same octets, case
- * included: RFC 4343 §4 asks that the case of names be kept as given, and a case-insensitive
- * match would make "WWW.Example.COM" come out as the spelling written first. Only names in
- * the first 16 KiB can be pointed to (a pointer has 14 bits, RFC 1035 §4.1.4). */
+ * A name is compressed against an earlier suffix that is equal ignoring ASCII case, as BIND,
+ * Knot and NSD do: the answer's owner then shows the spelling the question used (which is
+ * what DNS 0x20 clients check), responses are smaller, and no DNS comparison is affected
+ * (RFC 4343 §3: names compare case-insensitively). The cost is that a later name takes the
+ * case of the first spelling written (RFC 4343 §4.1 prefers preserving case, a "should").
+ * Only names in the first 16 KiB can be pointed to (a pointer has 14 bits, RFC 1035 §4.1.4). */
 #define CDNS_PKT_COMP_MAX 256
 
 typedef struct cdns_pkt {
