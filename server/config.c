@@ -496,6 +496,14 @@ static void cdns__on_alias(struct cdns__loader *l, yaml_mark_t mark)
 	cdns__load_error(l, (unsigned)mark.line + 1, (unsigned)mark.column + 1,
 			 "anchors and aliases are not supported");
 	/* Keep the shape of the tree, so later keys are still checked. */
+	if (l->depth > 0) {
+		struct cdns__frame *f = &l->stack[l->depth - 1];
+		if (f->node->kind == CDNS_CONF_MAP && !f->have_key) {
+			f->have_key = true; /* an alias as a key: drop its value */
+			f->key_bad = true;
+			return;
+		}
+	}
 	cdns_conf_t *n = cdns__new_node(l, CDNS_CONF_NULL, mark);
 	if (n != NULL)
 		cdns__attach(l, n);

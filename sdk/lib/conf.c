@@ -495,7 +495,8 @@ static void cdns__describe_type(const cdns_opt_def_t *def, char *buf, size_t siz
 			snprintf(buf, size, "a non-negative integer");
 		else {
 			cdns__describe_range(def, range, sizeof(range));
-			snprintf(buf, size, "an integer %s", range);
+			/* "an integer between 1 and 10", "an integer of at least 5" */
+			snprintf(buf, size, "an integer %s%s", range[0] == 'a' ? "of " : "", range);
 		}
 		break;
 	case CDNS_OPT_DURATION:
