@@ -66,7 +66,10 @@ typedef struct cdns_edns {
 
 /* Decode the OPT record rr (already read with cdns_msg_rr: owner must be root) into e.
  * Options are walked and checked to lie inside RDATA; unknown options are ignored
- * (RFC 6891 §6.1.2). Returns 0 or CDNS_EFORMAT. */
+ * (RFC 6891 §6.1.2). Returns 0 or CDNS_EFORMAT, also for: a record that is not OPT, an NSID
+ * option with data (RFC 5001 §2.1), a COOKIE that is not 8 or 16..40 octets (RFC 7873
+ * §5.2.2), a Client Subnet option shorter than 4 or longer than 20 octets. When an option
+ * repeats, the first one is kept. e->options points into rr's RDATA. */
 struct cdns_rr;
 int cdns_edns_parse(cdns_edns_t *e, const struct cdns_rr *rr);
 

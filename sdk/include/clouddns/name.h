@@ -19,10 +19,18 @@
  * forward references), labels of type 01/10 are rejected, labels ≤ 63, the name ≤ 255.
  * Writes the uncompressed name to out (CDNS_NAME_MAXLEN bytes) unless out is NULL, advances
  * *pos past the name as it is stored at *pos. Returns the uncompressed length, or CDNS_ETRUNC,
- * CDNS_EPTR, CDNS_ELABEL, CDNS_ENAMELEN, CDNS_EFORMAT. */
+ * CDNS_EPTR, CDNS_ELABEL, CDNS_ENAMELEN, CDNS_EFORMAT.
+ * Precisely: a pointer must target an offset ≥ CDNS_HDR_LEN and before the start of the run
+ * of labels that holds it, and the labels it leads to must end before that run starts ("a
+ * prior occurrence"), else CDNS_EPTR; more than CDNS_NAME_MAXLABELS + 1 pointers in one name
+ * is CDNS_EPTR too (bounded work). Label types 01 and 10 (a length byte 0x40..0xbf, so also
+ * a "label of 64") are CDNS_EFORMAT; running off msglen is CDNS_ETRUNC. On error *pos is
+ * left unchanged. */
 int cdns_name_unpack(const uint8_t *msg, size_t msglen, size_t *pos, uint8_t *out);
 
-/* Validate an uncompressed name in a buffer of buflen bytes; returns its length or an error. */
+/* Validate an uncompressed name in a buffer of buflen bytes; returns its length or an error:
+ * CDNS_ETRUNC (no root label within buflen), CDNS_EFORMAT (a length byte > 63: pointers and
+ * other label types), CDNS_ENAMELEN. */
 int cdns_name_check(const uint8_t *name, size_t buflen);
 
 /* Length of a trusted uncompressed name, including the root label. */

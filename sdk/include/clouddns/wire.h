@@ -107,7 +107,12 @@ typedef struct cdns_rr {
 /* Parse and validate a whole message (RFC 1035, RFC 9267): header present, every question
  * and record complete, names valid, RDLENGTH inside the data, the names inside RDATA of the
  * types that may hold compressed names valid and within their RDATA, and no bytes left after
- * the last record (CDNS_ETRAIL). Returns 0 or an error; m is filled on success. */
+ * the last record (CDNS_ETRAIL). Returns 0 or an error; m is filled on success.
+ * Errors: CDNS_ETRUNC when the message ends before what the header counts (header, question,
+ * RR fixed part, RDLENGTH); the name errors of cdns_name_unpack(); CDNS_EFORMAT when the
+ * RDATA of a type listed at cdns_rdata_unpack() does not match its layout (a name running
+ * past RDLENGTH, SOA not exactly two names + 20 octets, MX not exactly 2 octets + a name...).
+ * Empty RDATA is accepted for any type in class ANY or NONE (RFC 2136 §2.4, §2.5). */
 int cdns_msg_parse(cdns_msg_t *m, const uint8_t *wire, size_t len);
 
 /* Read the question at *pos (name uncompressed into qname, CDNS_NAME_MAXLEN bytes), advance
