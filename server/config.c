@@ -134,13 +134,13 @@ struct cdns__loader {
 
 #define CDNS__INDEX_FROM 16
 
-static void cdns__load_error(struct cdns__loader *l, unsigned line, unsigned col,
-			     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void cdns__load_error(struct cdns__loader *l, unsigned line, unsigned col, const char *fmt,
+                             ...) __attribute__((format(printf, 4, 5)));
 
-static void cdns__load_error(struct cdns__loader *l, unsigned line, unsigned col,
-			     const char *fmt, ...)
+static void cdns__load_error(struct cdns__loader *l, unsigned line, unsigned col, const char *fmt,
+                             ...)
 {
-	cdns_conf_t at = { .file = l->c->path, .line = line, .col = col };
+	cdns_conf_t at = {.file = l->c->path, .line = line, .col = col};
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -157,8 +157,7 @@ static void cdns__load_oom(struct cdns__loader *l)
 	l->stop = true;
 }
 
-static cdns_conf_t *cdns__new_node(struct cdns__loader *l, cdns_conf_kind_t kind,
-				   yaml_mark_t mark)
+static cdns_conf_t *cdns__new_node(struct cdns__loader *l, cdns_conf_kind_t kind, yaml_mark_t mark)
 {
 	cdns_conf_t *n = cdns__config_alloc(l->c, sizeof(*n));
 	if (n == NULL) {
@@ -314,7 +313,7 @@ static bool cdns__is_name_char(char ch)
  * text in the arena, or NULL after an error. */
 static const char *cdns__expand(struct cdns__loader *l, const cdns_conf_t *n, const char *text)
 {
-	struct cdns__buf b = { 0 };
+	struct cdns__buf b = {0};
 	bool failed = false;
 	const char *p = text;
 
@@ -353,8 +352,8 @@ static const char *cdns__expand(struct cdns__loader *l, const cdns_conf_t *n, co
 			def = name_end + 2;
 		else if (name_end == name || name_end != end) {
 			cdns__load_error(l, n->line, n->col,
-					 "invalid environment variable reference '${%.*s}'",
-					 (int)(end - name > 128 ? 128 : end - name), name);
+			                 "invalid environment variable reference '${%.*s}'",
+			                 (int)(end - name > 128 ? 128 : end - name), name);
 			failed = true;
 			p = end + 1;
 			continue;
@@ -371,7 +370,7 @@ static const char *cdns__expand(struct cdns__loader *l, const cdns_conf_t *n, co
 			cdns__buf_add(&b, def, (size_t)(end - def));
 		else {
 			cdns__load_error(l, n->line, n->col,
-					 "environment variable '%.128s' is not set", var);
+			                 "environment variable '%.128s' is not set", var);
 			failed = true;
 		}
 		free(var);
@@ -397,7 +396,7 @@ copy:;
 
 static bool cdns__is_null(const yaml_event_t *ev)
 {
-	static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
+	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
 	const char *v = (const char *)ev->data.scalar.value;
 
 	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
@@ -412,7 +411,8 @@ static bool cdns__is_null(const yaml_event_t *ev)
 static void cdns__on_key(struct cdns__loader *l, struct cdns__frame *f, const yaml_event_t *ev)
 {
 	const char *text = (const char *)ev->data.scalar.value;
-	unsigned line = (unsigned)ev->start_mark.line + 1, col = (unsigned)ev->start_mark.column + 1;
+	unsigned line = (unsigned)ev->start_mark.line + 1,
+	         col = (unsigned)ev->start_mark.column + 1;
 
 	f->have_key = true;
 	f->key_bad = true;
@@ -423,7 +423,7 @@ static void cdns__on_key(struct cdns__loader *l, struct cdns__frame *f, const ya
 	const cdns_conf_t *first = cdns__frame_find(f, text);
 	if (first != NULL) {
 		cdns__load_error(l, line, col, "duplicate key '%.128s' (first at %u:%u)", text,
-				 first->key_line, first->key_col);
+		                 first->key_line, first->key_col);
 		return;
 	}
 	f->key = cdns__config_strdup(l->c, text);
@@ -454,7 +454,7 @@ static void cdns__on_scalar(struct cdns__loader *l, const yaml_event_t *ev)
 		n->kind = CDNS_CONF_NULL;
 	} else {
 		n->quoted = ev->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
-			    ev->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+		            ev->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
 		if (memchr(text, '\0', ev->data.scalar.length) != NULL) {
 			cdns__load_error(l, n->line, n->col, "value contains a NUL character");
 			n->value = "";
@@ -473,14 +473,14 @@ static void cdns__on_start(struct cdns__loader *l, cdns_conf_kind_t kind, yaml_m
 {
 	if (l->depth == CDNS__CONFIG_MAX_DEPTH) {
 		cdns__load_error(l, (unsigned)mark.line + 1, (unsigned)mark.column + 1,
-				 "nesting is deeper than %d levels", CDNS__CONFIG_MAX_DEPTH);
+		                 "nesting is deeper than %d levels", CDNS__CONFIG_MAX_DEPTH);
 		l->stop = true;
 		return;
 	}
 	cdns_conf_t *n = cdns__new_node(l, kind, mark);
 	if (n == NULL)
 		return;
-	l->stack[l->depth++] = (struct cdns__frame){ .node = n };
+	l->stack[l->depth++] = (struct cdns__frame){.node = n};
 }
 
 static void cdns__on_end(struct cdns__loader *l)
@@ -494,7 +494,7 @@ static void cdns__on_end(struct cdns__loader *l)
 static void cdns__on_alias(struct cdns__loader *l, yaml_mark_t mark)
 {
 	cdns__load_error(l, (unsigned)mark.line + 1, (unsigned)mark.column + 1,
-			 "anchors and aliases are not supported");
+	                 "anchors and aliases are not supported");
 	/* Keep the shape of the tree, so later keys are still checked. */
 	if (l->depth > 0) {
 		struct cdns__frame *f = &l->stack[l->depth - 1];
@@ -513,12 +513,12 @@ static void cdns__check_anchor(struct cdns__loader *l, const yaml_char_t *anchor
 {
 	if (anchor != NULL)
 		cdns__load_error(l, (unsigned)mark.line + 1, (unsigned)mark.column + 1,
-				 "anchors and aliases are not supported");
+		                 "anchors and aliases are not supported");
 }
 
 /* libyaml's reader errors carry a byte offset, not a mark: find the line and column. */
 static void cdns__offset_position(const unsigned char *buf, size_t len, size_t offset,
-				  unsigned *line, unsigned *col)
+                                  unsigned *line, unsigned *col)
 {
 	*line = 1;
 	*col = 1;
@@ -533,7 +533,7 @@ static void cdns__offset_position(const unsigned char *buf, size_t len, size_t o
 }
 
 static void cdns__syntax_error(struct cdns__loader *l, const yaml_parser_t *p,
-			       const unsigned char *buf, size_t len)
+                               const unsigned char *buf, size_t len)
 {
 	const char *problem = p->problem != NULL ? p->problem : "unknown error";
 	unsigned line, col;
@@ -544,7 +544,7 @@ static void cdns__syntax_error(struct cdns__loader *l, const yaml_parser_t *p,
 		cdns__offset_position(buf, len, p->problem_offset, &line, &col);
 		if (p->problem_value >= 0)
 			cdns__load_error(l, line, col, "syntax error: %s (0x%02X)", problem,
-					 (unsigned)p->problem_value);
+			                 (unsigned)p->problem_value);
 		else
 			cdns__load_error(l, line, col, "syntax error: %s", problem);
 		return;
@@ -553,8 +553,8 @@ static void cdns__syntax_error(struct cdns__loader *l, const yaml_parser_t *p,
 		col = (unsigned)p->problem_mark.column + 1;
 		if (p->context != NULL)
 			cdns__load_error(l, line, col, "syntax error: %s (%s at %u:%u)", problem,
-					 p->context, (unsigned)p->context_mark.line + 1,
-					 (unsigned)p->context_mark.column + 1);
+			                 p->context, (unsigned)p->context_mark.line + 1,
+			                 (unsigned)p->context_mark.column + 1);
 		else
 			cdns__load_error(l, line, col, "syntax error: %s", problem);
 		return;
@@ -583,8 +583,8 @@ static void cdns__parse(struct cdns__loader *l, const unsigned char *buf, size_t
 		case YAML_DOCUMENT_START_EVENT:
 			if (++docs > 1) {
 				cdns__load_error(l, (unsigned)ev.start_mark.line + 1,
-						 (unsigned)ev.start_mark.column + 1,
-						 "only one YAML document is allowed per file");
+				                 (unsigned)ev.start_mark.column + 1,
+				                 "only one YAML document is allowed per file");
 				end = true;
 			}
 			break;
@@ -633,7 +633,7 @@ static int cdns__read_file(struct cdns__loader *l, unsigned char **out, size_t *
 		if (len == cap) {
 			if (cap > CDNS__CONFIG_MAX_SIZE) {
 				cdns_diag_error_at(l->d, path, 0, 0, "file is larger than %u MiB",
-						   CDNS__CONFIG_MAX_SIZE >> 20);
+				                   CDNS__CONFIG_MAX_SIZE >> 20);
 				l->errors++;
 				goto cleanup;
 			}
@@ -653,7 +653,7 @@ static int cdns__read_file(struct cdns__loader *l, unsigned char **out, size_t *
 		if (n == 0) {
 			if (ferror(f)) {
 				cdns_diag_error_at(l->d, path, 0, 0, "cannot read: %s",
-						   strerror(errno));
+				                   strerror(errno));
 				l->errors++;
 				goto cleanup;
 			}
@@ -662,7 +662,7 @@ static int cdns__read_file(struct cdns__loader *l, unsigned char **out, size_t *
 	}
 	if (len > CDNS__CONFIG_MAX_SIZE) {
 		cdns_diag_error_at(l->d, path, 0, 0, "file is larger than %u MiB",
-				   CDNS__CONFIG_MAX_SIZE >> 20);
+		                   CDNS__CONFIG_MAX_SIZE >> 20);
 		l->errors++;
 		goto cleanup;
 	}
@@ -703,8 +703,8 @@ static int cdns__set_dir(struct cdns__loader *l)
 		cwd = getcwd(NULL, 0);
 		if (cwd == NULL) {
 			cdns_diag_error_at(l->d, path, 0, 0,
-					   "cannot find the current directory: %s",
-					   strerror(errno));
+			                   "cannot find the current directory: %s",
+			                   strerror(errno));
 			l->errors++;
 			return CDNS_ECONFIG;
 		}
@@ -717,7 +717,7 @@ static int cdns__set_dir(struct cdns__loader *l)
 				snprintf(dir, clen + 1, "%s", cwd);
 			else
 				snprintf(dir, clen + dlen + 2, "%s%s%.*s", cwd, root ? "" : "/",
-					 (int)dlen, path);
+				         (int)dlen, path);
 		}
 		l->c->dir = dir;
 	}
@@ -733,7 +733,7 @@ cleanup:
 
 int cdns__config_load(const char *path, cdns_diag_t *d, cdns__config_t **out)
 {
-	struct cdns__loader l = { .d = d };
+	struct cdns__loader l = {.d = d};
 	unsigned char *buf = NULL;
 	size_t len = 0;
 
@@ -753,7 +753,7 @@ int cdns__config_load(const char *path, cdns_diag_t *d, cdns__config_t **out)
 	cdns__parse(&l, buf, len);
 	if (l.errors == 0 && l.c->root == NULL) {
 		/* nothing but comments: the same as an empty document */
-		yaml_mark_t start = { 0, 0, 0 };
+		yaml_mark_t start = {0, 0, 0};
 		l.c->root = cdns__new_node(&l, CDNS_CONF_NULL, start);
 	}
 cleanup:

@@ -24,7 +24,8 @@ typedef struct cdns__config cdns__config_t;
  *     ignored;
  *   - in values (never keys), ${VAR} and ${VAR:-default} are replaced from the environment
  *     (the default is used when VAR is unset or empty), $$ is a literal $, and a $ followed by
- *     anything else stays as it is;
+ *     anything else stays as it is; inside a flow collection ([...] or {...}) such a value
+ *     must be quoted, because YAML reads { and } there as structure;
  *   - plain (unquoted) ~, null, Null, NULL and empty values become CDNS_CONF_NULL nodes;
  *     node->quoted is set for single- and double-quoted scalars;
  *   - an empty file (or one with only comments) gives a CDNS_CONF_NULL root at 1:1.

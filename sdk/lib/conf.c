@@ -92,7 +92,7 @@ static void cdns__diag_store(cdns_diag_t *d, const char *line)
 
 /* Format "file:line:col: message" into one line of at most CDNS_DIAG_MAX bytes. */
 static void cdns__diag_vreport(cdns_diag_t *d, const char *file, unsigned line, unsigned col,
-			       const char *fmt, va_list ap)
+                               const char *fmt, va_list ap)
 {
 	char buf[CDNS_DIAG_MAX];
 	int n;
@@ -160,7 +160,7 @@ void cdns_diag_key_error(cdns_diag_t *d, const cdns_conf_t *at, const char *fmt,
 }
 
 void cdns_diag_error_at(cdns_diag_t *d, const char *file, unsigned line, unsigned col,
-			const char *fmt, ...)
+                        const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -184,8 +184,8 @@ const cdns_conf_t *cdns_conf_get(const cdns_conf_t *map, const char *key)
 
 int cdns_parse_bool(const char *s, bool *out)
 {
-	static const char *const yes[] = { "true", "yes", "on" };
-	static const char *const no[] = { "false", "no", "off" };
+	static const char *const yes[] = {"true", "yes", "on"};
+	static const char *const no[] = {"false", "no", "off"};
 
 	if (s == NULL)
 		return CDNS_EINVAL;
@@ -251,8 +251,8 @@ static const struct {
 	const char *name;
 	int64_t ms;
 } cdns__dur_units[] = {
-	{ "w", 7 * 86400000LL }, { "d", 86400000LL }, { "h", 3600000LL },
-	{ "m", 60000LL },        { "s", 1000LL },     { "ms", 1LL },
+    {"w", 7 * 86400000LL}, {"d", 86400000LL}, {"h", 3600000LL},
+    {"m", 60000LL},        {"s", 1000LL},     {"ms", 1LL},
 };
 #define CDNS__N_DUR_UNITS (sizeof(cdns__dur_units) / sizeof(cdns__dur_units[0]))
 
@@ -298,7 +298,8 @@ int cdns_parse_duration_ms(const char *s, int64_t *out)
 		p += strlen(cdns__dur_units[u].name);
 		next_unit = u + 1;
 		uint64_t mult = (uint64_t)cdns__dur_units[u].ms;
-		if (over || v > (uint64_t)INT64_MAX / mult || total > (uint64_t)INT64_MAX - v * mult)
+		if (over || v > (uint64_t)INT64_MAX / mult ||
+		    total > (uint64_t)INT64_MAX - v * mult)
 			over = true;
 		else
 			total += v * mult;
@@ -321,11 +322,20 @@ int cdns_parse_size(const char *s, int64_t *out)
 		return CDNS_EINVAL;
 	switch (*p) {
 	case 'k':
-	case 'K': mult = 1024; p++; break;
+	case 'K':
+		mult = 1024;
+		p++;
+		break;
 	case 'm':
-	case 'M': mult = 1024 * 1024; p++; break;
+	case 'M':
+		mult = 1024 * 1024;
+		p++;
+		break;
 	case 'g':
-	case 'G': mult = 1024 * 1024 * 1024; p++; break;
+	case 'G':
+		mult = 1024 * 1024 * 1024;
+		p++;
+		break;
 	default: break;
 	}
 	if (*p == 'B')
@@ -393,7 +403,9 @@ static void cdns__quote(const char *s, char *buf, size_t size)
 static void cdns__describe_got(const cdns_conf_t *node, char *buf, size_t size)
 {
 	switch (node->kind) {
-	case CDNS_CONF_SCALAR: cdns__quote(node->value != NULL ? node->value : "", buf, size); break;
+	case CDNS_CONF_SCALAR:
+		cdns__quote(node->value != NULL ? node->value : "", buf, size);
+		break;
 	case CDNS_CONF_MAP: snprintf(buf, size, "a map"); break;
 	case CDNS_CONF_SEQ: snprintf(buf, size, "a list"); break;
 	default: snprintf(buf, size, "null"); break;
@@ -422,7 +434,7 @@ static void cdns__format_duration(int64_t ms, char *buf, size_t size)
 		if (v < mult)
 			continue;
 		int n = snprintf(buf + o, size - o, "%llu%s", (unsigned long long)(v / mult),
-				 cdns__dur_units[u].name);
+		                 cdns__dur_units[u].name);
 		if (n < 0 || (size_t)n >= size - o)
 			return;
 		o += (size_t)n;
@@ -436,11 +448,12 @@ static void cdns__format_size(int64_t b, char *buf, size_t size)
 	static const struct {
 		int64_t mult;
 		const char *suffix;
-	} units[] = { { 1LL << 30, "G" }, { 1LL << 20, "M" }, { 1LL << 10, "k" } };
+	} units[] = {{1LL << 30, "G"}, {1LL << 20, "M"}, {1LL << 10, "k"}};
 
 	for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
 		if (b != 0 && b % units[u].mult == 0) {
-			snprintf(buf, size, "%lld%s", (long long)(b / units[u].mult), units[u].suffix);
+			snprintf(buf, size, "%lld%s", (long long)(b / units[u].mult),
+			         units[u].suffix);
 			return;
 		}
 	}
@@ -460,7 +473,7 @@ static void cdns__format_bound(const cdns_opt_def_t *def, int64_t v, char *buf, 
 static bool cdns__has_range(const cdns_opt_def_t *def)
 {
 	return (def->type == CDNS_OPT_INT || def->type == CDNS_OPT_DURATION ||
-		def->type == CDNS_OPT_SIZE) &&
+	        def->type == CDNS_OPT_SIZE) &&
 	       def->min <= def->max;
 }
 
@@ -505,9 +518,10 @@ static void cdns__describe_type(const cdns_opt_def_t *def, char *buf, size_t siz
 	case CDNS_OPT_SIZE: snprintf(buf, size, "a size (e.g. 4096, 64k, 16M, 2G)"); break;
 	case CDNS_OPT_ENUM: {
 		size_t o = (size_t)snprintf(buf, size, "one of");
-		for (size_t i = 0; def->enum_values[i] != NULL && o < size; i++) {
+		for (size_t i = 0;
+		     def->enum_values != NULL && def->enum_values[i] != NULL && o < size; i++) {
 			int n = snprintf(buf + o, size - o, "%s '%s'", i == 0 ? "" : ",",
-					 def->enum_values[i]);
+			                 def->enum_values[i]);
 			if (n < 0)
 				break;
 			o += (size_t)n;
@@ -530,7 +544,7 @@ static void cdns__describe_out_of_range(const cdns_opt_def_t *def, char *buf, si
 		cdns__format_bound(def, INT64_MAX, hi, sizeof(hi));
 		if (def->type == CDNS_OPT_INT)
 			snprintf(buf, size, "an integer between %lld and %s", (long long)INT64_MIN,
-				 hi);
+			         hi);
 		else
 			snprintf(buf, size, "at most %s", hi);
 		return;
@@ -587,7 +601,7 @@ static void cdns__store(const cdns_opt_def_t *def, void *out, const cdns__optval
 
 /* Report "option 'KEY': must be WHAT, got GOT" at node. */
 static void cdns__bad_value(cdns_diag_t *d, const char *prefix, const cdns_opt_def_t *def,
-			    const cdns_conf_t *node, bool out_of_range)
+                            const cdns_conf_t *node, bool out_of_range)
 {
 	char what[CDNS__PIECE], got[CDNS__PIECE / 2];
 
@@ -601,7 +615,7 @@ static void cdns__bad_value(cdns_diag_t *d, const char *prefix, const cdns_opt_d
 
 /* Check one given value and store it; false when an error was reported. */
 static bool cdns__apply_value(cdns_diag_t *d, const char *prefix, const cdns_opt_def_t *def,
-			      const cdns_conf_t *node, void *out)
+                              const cdns_conf_t *node, void *out)
 {
 	cdns__optval_t v;
 
@@ -666,7 +680,7 @@ static size_t cdns__edit_distance(const char *a, const char *b, size_t limit)
 }
 
 static void cdns__unknown_option(cdns_diag_t *d, const char *prefix, const cdns_conf_t *node,
-				 const cdns_opt_def_t *table)
+                                 const cdns_opt_def_t *table)
 {
 	const char *best = NULL;
 	size_t best_dist = 3;
@@ -679,8 +693,8 @@ static void cdns__unknown_option(cdns_diag_t *d, const char *prefix, const cdns_
 		}
 	}
 	if (best != NULL)
-		cdns_diag_key_error(d, node, "%sunknown option '%.128s'; did you mean '%s'?", prefix,
-				    node->key, best);
+		cdns_diag_key_error(d, node, "%sunknown option '%.128s'; did you mean '%s'?",
+		                    prefix, node->key, best);
 	else
 		cdns_diag_key_error(d, node, "%sunknown option '%.128s'", prefix, node->key);
 }
@@ -698,7 +712,7 @@ static void cdns__apply_default(const cdns_opt_def_t *def, void *out)
 }
 
 int cdns_conf_apply(cdns_diag_t *d, const char *prefix, const cdns_conf_t *map,
-		    const cdns_opt_def_t *table, void *out)
+                    const cdns_opt_def_t *table, void *out)
 {
 	unsigned errors = 0;
 	bool not_a_map = false;
@@ -717,7 +731,8 @@ int cdns_conf_apply(cdns_diag_t *d, const char *prefix, const cdns_conf_t *map,
 	if (map != NULL && map->kind == CDNS_CONF_MAP) {
 		for (const cdns_conf_t *c = map->child; c != NULL; c = c->next) {
 			const cdns_opt_def_t *def = table;
-			while (def->key != NULL && (c->key == NULL || strcmp(def->key, c->key) != 0))
+			while (def->key != NULL &&
+			       (c->key == NULL || strcmp(def->key, c->key) != 0))
 				def++;
 			if (def->key == NULL) {
 				cdns__unknown_option(d, prefix, c, table);
@@ -735,7 +750,7 @@ int cdns_conf_apply(cdns_diag_t *d, const char *prefix, const cdns_conf_t *map,
 			/* after "must be a map", missing keys would only be noise */
 			if (!not_a_map)
 				cdns_diag_error(d, map, "%soption '%s' is required", prefix,
-						def->key);
+				                def->key);
 			errors++;
 		} else if (def->def != NULL) {
 			cdns__apply_default(def, out);

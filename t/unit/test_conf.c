@@ -77,7 +77,7 @@ static int fx_load(struct fx *f, const char *yaml)
 
 /* Message i must be "<path>:<rest>" where rest is printf-formatted. */
 static void expect_msg(const struct fx *f, unsigned i, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void expect_msg(const struct fx *f, unsigned i, const char *fmt, ...)
 {
 	char rest[2048], want[4096];
@@ -141,13 +141,13 @@ static void t_load_tree_positions(void **state)
 {
 	struct fx *f = *state;
 	const cdns_conf_t *root = fx_ok(f, "server:\n"
-					   "  listen: [\"127.0.0.1:53\", '::1']\n"
-					   "  identity: ns1.example.net\n"
-					   "pipeline:\n"
-					   "  - chaos: {}\n"
-					   "  - file:\n"
-					   "      zones:\n"
-					   "        - { name: example.com, path: z.zone }\n");
+	                                   "  listen: [\"127.0.0.1:53\", '::1']\n"
+	                                   "  identity: ns1.example.net\n"
+	                                   "pipeline:\n"
+	                                   "  - chaos: {}\n"
+	                                   "  - file:\n"
+	                                   "      zones:\n"
+	                                   "        - { name: example.com, path: z.zone }\n");
 
 	assert_int_equal(root->kind, CDNS_CONF_MAP);
 	expect_pos(root, 1, 1);
@@ -214,20 +214,20 @@ static void t_load_null_scalars(void **state)
 {
 	struct fx *f = *state;
 	const cdns_conf_t *root = fx_ok(f, "a: ~\n"
-					   "b: null\n"
-					   "c: Null\n"
-					   "d: NULL\n"
-					   "e:\n"
-					   "f: ''\n"
-					   "g: \"null\"\n"
-					   "h: nULL\n"
-					   "i: '~'\n"
-					   "j:\n"
-					   "  - ~\n"
-					   "  -\n"
-					   "  - x\n");
+	                                   "b: null\n"
+	                                   "c: Null\n"
+	                                   "d: NULL\n"
+	                                   "e:\n"
+	                                   "f: ''\n"
+	                                   "g: \"null\"\n"
+	                                   "h: nULL\n"
+	                                   "i: '~'\n"
+	                                   "j:\n"
+	                                   "  - ~\n"
+	                                   "  -\n"
+	                                   "  - x\n");
 
-	const char *nulls[] = { "a", "b", "c", "d", "e" };
+	const char *nulls[] = {"a", "b", "c", "d", "e"};
 	for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++) {
 		const cdns_conf_t *n = cdns_conf_get(root, nulls[i]);
 		assert_non_null(n);
@@ -252,11 +252,11 @@ static void t_load_block_scalars_and_tags(void **state)
 {
 	struct fx *f = *state;
 	const cdns_conf_t *root = fx_ok(f, "a: |\n"
-					   "  x\n"
-					   "  y\n"
-					   "b: !!str 5\n"
-					   "c: !custom {x: 1}\n"
-					   "d: !!null ''\n");
+	                                   "  x\n"
+	                                   "  y\n"
+	                                   "b: !!str 5\n"
+	                                   "c: !custom {x: 1}\n"
+	                                   "d: !!null ''\n");
 
 	expect_scalar(cdns_conf_get(root, "a"), "x\ny\n");
 	assert_false(cdns_conf_get(root, "a")->quoted);
@@ -308,8 +308,8 @@ static void t_load_syntax_error_context(void **state)
 	assert_int_equal(fx_load(f, "a: [1, 2\nb: 3\n"), CDNS_ECONFIG);
 	expect_count(f, 1);
 	expect_msg(f, 0,
-		   "2:2: syntax error: did not find expected ',' or ']' (while parsing a flow "
-		   "sequence at 1:4)");
+	           "2:2: syntax error: did not find expected ',' or ']' (while parsing a flow "
+	           "sequence at 1:4)");
 }
 
 static void t_load_syntax_error_after_other_errors(void **state)
@@ -320,8 +320,8 @@ static void t_load_syntax_error_after_other_errors(void **state)
 	expect_count(f, 2);
 	expect_msg(f, 0, "2:1: duplicate key 'a' (first at 1:1)");
 	expect_msg(f, 1,
-		   "4:1: syntax error: found unexpected end of stream (while scanning a quoted "
-		   "scalar at 3:4)");
+	           "4:1: syntax error: found unexpected end of stream (while scanning a quoted "
+	           "scalar at 3:4)");
 }
 
 static void t_load_control_character(void **state)
@@ -361,11 +361,11 @@ static void t_load_garbage_variants(void **state)
 {
 	/* inputs that once upset YAML readers: none may crash or leak */
 	static const char *const inputs[] = {
-		"\xef\xbb\xbf",     "\xff\xfe",   "{",        "}",         "[",
-		"]]]",              ":",          "? ",       "- - - - -", "&a",
-		"*a",               "!x",         "%YAML 1.1", "%FOO\n---", "a: 'x",
-		"{a: [}",           "- |\n\tx",   "\"\\u00\"", "a:\n- b\nc", "@x",
-		"? - a\n: b",       "{? {a: 1}}", "---\n---", "...\n...",  "'",
+	    "\xef\xbb\xbf", "\xff\xfe",   "{",         "}",          "[",
+	    "]]]",          ":",          "? ",        "- - - - -",  "&a",
+	    "*a",           "!x",         "%YAML 1.1", "%FOO\n---",  "a: 'x",
+	    "{a: [}",       "- |\n\tx",   "\"\\u00\"", "a:\n- b\nc", "@x",
+	    "? - a\n: b",   "{? {a: 1}}", "---\n---",  "...\n...",   "'",
 	};
 	struct fx *f = *state;
 
@@ -390,11 +390,12 @@ static void t_load_missing_file(void **state)
 	cdns__config_t *c = (cdns__config_t *)&c; /* must be reset to NULL */
 
 	assert_int_equal(cdns__config_load("/nonexistent/dir/clouddns.yaml", f->d, &c),
-			 CDNS_ECONFIG);
+	                 CDNS_ECONFIG);
 	assert_null(c);
 	expect_count(f, 1);
-	assert_string_equal(cdns_diag_message(f->d, 0),
-			    "/nonexistent/dir/clouddns.yaml: cannot open: No such file or directory");
+	assert_string_equal(
+	    cdns_diag_message(f->d, 0),
+	    "/nonexistent/dir/clouddns.yaml: cannot open: No such file or directory");
 }
 
 static void t_load_directory(void **state)
@@ -421,14 +422,14 @@ static void t_load_duplicate_keys(void **state)
 {
 	struct fx *f = *state;
 	assert_int_equal(fx_load(f, "server:\n"
-				    "  listen: a\n"
-				    "  workers: 2\n"
-				    "  listen: b\n"
-				    "  listen: c\n"
-				    "pipeline: []\n"
-				    "server: {}\n"
-				    "x: {a: 1, a: 2}\n"),
-			 CDNS_ECONFIG);
+	                            "  listen: a\n"
+	                            "  workers: 2\n"
+	                            "  listen: b\n"
+	                            "  listen: c\n"
+	                            "pipeline: []\n"
+	                            "server: {}\n"
+	                            "x: {a: 1, a: 2}\n"),
+	                 CDNS_ECONFIG);
 	expect_count(f, 4);
 	expect_msg(f, 0, "4:3: duplicate key 'listen' (first at 2:3)");
 	expect_msg(f, 1, "5:3: duplicate key 'listen' (first at 2:3)");
@@ -476,12 +477,12 @@ static void t_load_anchors_aliases(void **state)
 {
 	struct fx *f = *state;
 	assert_int_equal(fx_load(f, "base: &b\n"
-				    "  size: 1\n"
-				    "copy: *b\n"
-				    "s: &x text\n"
-				    "l: &y [1]\n"
-				    "m: { <<: *b }\n"),
-			 CDNS_ECONFIG);
+	                            "  size: 1\n"
+	                            "copy: *b\n"
+	                            "s: &x text\n"
+	                            "l: &y [1]\n"
+	                            "m: { <<: *b }\n"),
+	                 CDNS_ECONFIG);
 	expect_count(f, 5);
 	expect_msg(f, 0, "1:7: anchors and aliases are not supported");
 	expect_msg(f, 1, "3:7: anchors and aliases are not supported");
@@ -504,12 +505,12 @@ static void t_load_non_scalar_keys(void **state)
 {
 	struct fx *f = *state;
 	assert_int_equal(fx_load(f, "? [a, b]\n"
-				    ": 1\n"
-				    "? {x: 1}\n"
-				    ": {y: 2}\n"
-				    "ok: 3\n"
-				    "{z: 1}: 4\n"),
-			 CDNS_ECONFIG);
+	                            ": 1\n"
+	                            "? {x: 1}\n"
+	                            ": {y: 2}\n"
+	                            "ok: 3\n"
+	                            "{z: 1}: 4\n"),
+	                 CDNS_ECONFIG);
 	expect_count(f, 3);
 	expect_msg(f, 0, "1:3: map keys must be scalars");
 	expect_msg(f, 1, "3:3: map keys must be scalars");
@@ -665,16 +666,16 @@ static void t_env_expand(void **state)
 	setenv("CDNS_T_EMPTY", "", 1);
 	unsetenv("CDNS_T_UNSET");
 	const cdns_conf_t *root = fx_ok(f, "a: ${CDNS_T_HOST}\n"
-					   "b: \"${CDNS_T_HOST}:5432\"\n"
-					   "c: ${CDNS_T_UNSET:-fallback}\n"
-					   "d: ${CDNS_T_EMPTY:-was empty}\n"
-					   "e: x${CDNS_T_EMPTY}y\n"
-					   "f: $$HOME and $${X}\n"
-					   "g: cost $5, $ alone, $\n"
-					   "h: ${CDNS_T_UNSET:-}\n"
-					   "i: [\"${CDNS_T_HOST}\", '${CDNS_T_UNSET:-d}']\n"
-					   "${CDNS_T_HOST}: key not expanded\n"
-					   "j: ${CDNS_T_UNSET:-a:-b $$}\n");
+	                                   "b: \"${CDNS_T_HOST}:5432\"\n"
+	                                   "c: ${CDNS_T_UNSET:-fallback}\n"
+	                                   "d: ${CDNS_T_EMPTY:-was empty}\n"
+	                                   "e: x${CDNS_T_EMPTY}y\n"
+	                                   "f: $$HOME and $${X}\n"
+	                                   "g: cost $5, $ alone, $\n"
+	                                   "h: ${CDNS_T_UNSET:-}\n"
+	                                   "i: [\"${CDNS_T_HOST}\", '${CDNS_T_UNSET:-d}']\n"
+	                                   "${CDNS_T_HOST}: key not expanded\n"
+	                                   "j: ${CDNS_T_UNSET:-a:-b $$}\n");
 
 	expect_scalar(cdns_conf_get(root, "a"), "db.example");
 	assert_false(cdns_conf_get(root, "a")->quoted);
@@ -703,10 +704,10 @@ static void t_env_unset(void **state)
 	unsetenv("DB_PASS");
 	unsetenv("CDNS_T_OTHER");
 	assert_int_equal(fx_load(f, "db:\n"
-				    "  user: admin\n"
-				    "  pass: ${DB_PASS}\n"
-				    "  url: \"${CDNS_T_OTHER}/${DB_PASS}\"\n"),
-			 CDNS_ECONFIG);
+	                            "  user: admin\n"
+	                            "  pass: ${DB_PASS}\n"
+	                            "  url: \"${CDNS_T_OTHER}/${DB_PASS}\"\n"),
+	                 CDNS_ECONFIG);
 	expect_count(f, 3);
 	expect_msg(f, 0, "3:9: environment variable 'DB_PASS' is not set");
 	expect_msg(f, 1, "4:8: environment variable 'CDNS_T_OTHER' is not set");
@@ -738,10 +739,16 @@ static void t_env_invalid_reference(void **state)
 static void t_diag_positions(void **state)
 {
 	cdns_diag_t *d = cdns_diag_new();
-	cdns_conf_t n = { .kind = CDNS_CONF_SCALAR, .file = "c.yaml", .line = 12, .col = 7,
-			  .key = "size", .key_line = 12, .key_col = 1, .value = "big" };
-	cdns_conf_t nokey = { .kind = CDNS_CONF_SCALAR, .file = "c.yaml", .line = 3, .col = 5 };
-	cdns_conf_t nofile = { .kind = CDNS_CONF_SCALAR, .line = 3, .col = 5 };
+	cdns_conf_t n = {.kind = CDNS_CONF_SCALAR,
+	                 .file = "c.yaml",
+	                 .line = 12,
+	                 .col = 7,
+	                 .key = "size",
+	                 .key_line = 12,
+	                 .key_col = 1,
+	                 .value = "big"};
+	cdns_conf_t nokey = {.kind = CDNS_CONF_SCALAR, .file = "c.yaml", .line = 3, .col = 5};
+	cdns_conf_t nofile = {.kind = CDNS_CONF_SCALAR, .line = 3, .col = 5};
 
 	(void)state;
 	assert_non_null(d);
@@ -756,11 +763,13 @@ static void t_diag_positions(void **state)
 	cdns_diag_error_at(d, NULL, 0, 0, "plain");
 	cdns_diag_error(d, &nofile, "no file");
 	assert_int_equal(cdns_diag_count(d), 8);
-	assert_string_equal(cdns_diag_message(d, 0), "c.yaml:12:7: plugin 'cache': option 'size': bad");
+	assert_string_equal(cdns_diag_message(d, 0),
+	                    "c.yaml:12:7: plugin 'cache': option 'size': bad");
 	assert_string_equal(cdns_diag_message(d, 1), "c.yaml:12:1: key 1");
 	assert_string_equal(cdns_diag_message(d, 2), "c.yaml:3:5: no key");
 	assert_string_equal(cdns_diag_message(d, 3), "nowhere");
-	assert_string_equal(cdns_diag_message(d, 4), "c.yaml: cannot open: No such file or directory");
+	assert_string_equal(cdns_diag_message(d, 4),
+	                    "c.yaml: cannot open: No such file or directory");
 	assert_string_equal(cdns_diag_message(d, 5), "c.yaml:2:9: at 2:9");
 	assert_string_equal(cdns_diag_message(d, 6), "plain");
 	assert_string_equal(cdns_diag_message(d, 7), "3:5: no file");
@@ -774,7 +783,7 @@ static void t_diag_positions(void **state)
 }
 
 static void verror_helper(cdns_diag_t *d, const cdns_conf_t *at, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void verror_helper(cdns_diag_t *d, const cdns_conf_t *at, const char *fmt, ...)
 {
 	va_list ap;
@@ -786,7 +795,7 @@ static void verror_helper(cdns_diag_t *d, const cdns_conf_t *at, const char *fmt
 static void t_diag_verror_and_print(void **state)
 {
 	cdns_diag_t *d = cdns_diag_new();
-	cdns_conf_t n = { .file = "f.yaml", .line = 1, .col = 2 };
+	cdns_conf_t n = {.file = "f.yaml", .line = 1, .col = 2};
 	char *buf = NULL;
 	size_t len = 0;
 
@@ -806,7 +815,7 @@ static void t_diag_verror_and_print(void **state)
 static void t_diag_truncation_and_control_chars(void **state)
 {
 	cdns_diag_t *d = cdns_diag_new();
-	cdns_conf_t n = { .file = "f.yaml", .line = 1, .col = 1 };
+	cdns_conf_t n = {.file = "f.yaml", .line = 1, .col = 1};
 	char big[5000];
 
 	(void)state;
@@ -824,14 +833,16 @@ static void t_diag_truncation_and_control_chars(void **state)
 	assert_int_equal(strlen(m), CDNS_DIAG_MAX - 1);
 	assert_string_equal(m + CDNS_DIAG_MAX - 4, "...");
 
-	cdns_diag_error(d, &n, "a\nb\rc\td\x1b" "e");
+	cdns_diag_error(d, &n,
+	                "a\nb\rc\td\x1b"
+	                "e");
 	assert_string_equal(cdns_diag_message(d, 2), "f.yaml:1:1: a b c d e");
 	cdns_diag_free(d);
 }
 
 static void t_diag_null_collector(void **state)
 {
-	cdns_conf_t n = { .file = "f.yaml", .line = 1, .col = 1 };
+	cdns_conf_t n = {.file = "f.yaml", .line = 1, .col = 1};
 	(void)state;
 	cdns_diag_error(NULL, &n, "dropped");
 	cdns_diag_key_error(NULL, &n, "dropped");
@@ -859,9 +870,9 @@ static void t_diag_many(void **state)
 
 static void t_parse_bool(void **state)
 {
-	static const char *const yes[] = { "true", "TRUE", "True", "yes", "YES", "on", "On" };
-	static const char *const no[] = { "false", "FALSE", "no", "No", "off", "OFF" };
-	static const char *const bad[] = { "", "1", "0", "y", "n", "truee", " true", "enable" };
+	static const char *const yes[] = {"true", "TRUE", "True", "yes", "YES", "on", "On"};
+	static const char *const no[] = {"false", "FALSE", "no", "No", "off", "OFF"};
+	static const char *const bad[] = {"", "1", "0", "y", "n", "truee", " true", "enable"};
 	bool b;
 
 	(void)state;
@@ -909,8 +920,8 @@ static void t_parse_int(void **state)
 	assert_int_equal(cdns_parse_int("99999999999999999999999999", &v), CDNS_ERANGE);
 	assert_int_equal(v, 5);
 
-	static const char *const bad[] = { "", "+", "-", "1.5", "1e3", "0x10", " 1", "1 ",
-					   "1k", "--1", "+-1", "one" };
+	static const char *const bad[] = {"",   "+",  "-",  "1.5", "1e3", "0x10",
+	                                  " 1", "1 ", "1k", "--1", "+-1", "one"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(cdns_parse_int(bad[i], &v), CDNS_EINVAL);
 	assert_int_equal(cdns_parse_int("99999999999999999999x", &v), CDNS_EINVAL);
@@ -924,26 +935,26 @@ static void t_parse_duration(void **state)
 		const char *text;
 		int64_t ms;
 	} good[] = {
-		{ "0", 0 },
-		{ "30", 30000 },
-		{ "250ms", 250 },
-		{ "30s", 30000 },
-		{ "5m", 300000 },
-		{ "1h", 3600000 },
-		{ "2d", 172800000 },
-		{ "1w", 604800000 },
-		{ "1h30m", 5400000 },
-		{ "1m30s", 90000 },
-		{ "1s500ms", 1500 },
-		{ "1w2d3h4m5s6ms", 604800000LL + 2 * 86400000LL + 3 * 3600000LL + 4 * 60000 + 5006 },
-		{ "0ms", 0 },
-		{ "90m", 5400000 },
-		{ "9223372036854775807ms", INT64_MAX },
-		{ "9223372036854775s", 9223372036854775000LL },
+	    {"0", 0},
+	    {"30", 30000},
+	    {"250ms", 250},
+	    {"30s", 30000},
+	    {"5m", 300000},
+	    {"1h", 3600000},
+	    {"2d", 172800000},
+	    {"1w", 604800000},
+	    {"1h30m", 5400000},
+	    {"1m30s", 90000},
+	    {"1s500ms", 1500},
+	    {"1w2d3h4m5s6ms", 604800000LL + 2 * 86400000LL + 3 * 3600000LL + 4 * 60000 + 5006},
+	    {"0ms", 0},
+	    {"90m", 5400000},
+	    {"9223372036854775807ms", INT64_MAX},
+	    {"9223372036854775s", 9223372036854775000LL},
 	};
-	static const char *const bad[] = { "",      "ms",   "s",     "1x",   "1 s",  "-1s",
-					   "+1s",   "1.5s", "1h30",  "30m1h", "1s1s", "1msm",
-					   "1S",    "1H",   "h1",    "1hh",  "1ms5s" };
+	static const char *const bad[] = {"",    "ms",   "s",    "1x",    "1 s",  "-1s",
+	                                  "+1s", "1.5s", "1h30", "30m1h", "1s1s", "1msm",
+	                                  "1S",  "1H",   "h1",   "1hh",   "1ms5s"};
 	int64_t v;
 
 	(void)state;
@@ -977,21 +988,21 @@ static void t_parse_size(void **state)
 		const char *text;
 		int64_t bytes;
 	} good[] = {
-		{ "0", 0 },
-		{ "4096", 4096 },
-		{ "64k", 65536 },
-		{ "64K", 65536 },
-		{ "64kB", 65536 },
-		{ "16M", 16777216 },
-		{ "16m", 16777216 },
-		{ "16MB", 16777216 },
-		{ "2G", 2147483648LL },
-		{ "2g", 2147483648LL },
-		{ "512B", 512 },
-		{ "8589934591G", 8589934591LL << 30 },
+	    {"0", 0},
+	    {"4096", 4096},
+	    {"64k", 65536},
+	    {"64K", 65536},
+	    {"64kB", 65536},
+	    {"16M", 16777216},
+	    {"16m", 16777216},
+	    {"16MB", 16777216},
+	    {"2G", 2147483648LL},
+	    {"2g", 2147483648LL},
+	    {"512B", 512},
+	    {"8589934591G", 8589934591LL << 30},
 	};
-	static const char *const bad[] = { "",   "k",   "B",   "1kk",  "1KiB", "1T", "-1",
-					   "+1", "1.5M", "1 k", "1b",   "1Bk",  "x" };
+	static const char *const bad[] = {"",   "k",    "B",   "1kk", "1KiB", "1T", "-1",
+	                                  "+1", "1.5M", "1 k", "1b",  "1Bk",  "x"};
 	int64_t v;
 
 	(void)state;
@@ -1029,31 +1040,27 @@ struct opts {
 	int64_t untouched;
 };
 
-static const char *const modes[] = { "udp", "tcp", "both", NULL };
+static const char *const modes[] = {"udp", "tcp", "both", NULL};
 
 static const cdns_opt_def_t table[] = {
-	{ "flag", CDNS_OPT_BOOL, offsetof(struct opts, flag), "false", 0, -1, false, NULL },
-	{ "count", CDNS_OPT_INT, offsetof(struct opts, count), "3", 1, 10, false, NULL },
-	{ "size", CDNS_OPT_INT, offsetof(struct opts, size_entries), "1000", 1, INT64_MAX, false,
-	  NULL },
-	{ "name", CDNS_OPT_STRING, offsetof(struct opts, name), "default-name", 0, -1, false,
-	  NULL },
-	{ "timeout", CDNS_OPT_DURATION, offsetof(struct opts, timeout), "2s", 100, 3600000, false,
-	  NULL },
-	{ "buffer", CDNS_OPT_SIZE, offsetof(struct opts, buffer), "64k", 512, 1 << 20, false,
-	  NULL },
-	{ "mode", CDNS_OPT_ENUM, offsetof(struct opts, mode), "both", 0, -1, false, modes },
-	{ "listen", CDNS_OPT_STRLIST, offsetof(struct opts, listen), NULL, 0, -1, false, NULL },
-	{ "raw", CDNS_OPT_NODE, offsetof(struct opts, raw), NULL, 0, -1, false, NULL },
-	{ "untouched", CDNS_OPT_INT, offsetof(struct opts, untouched), NULL, 0, -1, false, NULL },
-	CDNS_OPT_END,
+    {"flag", CDNS_OPT_BOOL, offsetof(struct opts, flag), "false", 0, -1, false, NULL},
+    {"count", CDNS_OPT_INT, offsetof(struct opts, count), "3", 1, 10, false, NULL},
+    {"size", CDNS_OPT_INT, offsetof(struct opts, size_entries), "1000", 1, INT64_MAX, false, NULL},
+    {"name", CDNS_OPT_STRING, offsetof(struct opts, name), "default-name", 0, -1, false, NULL},
+    {"timeout", CDNS_OPT_DURATION, offsetof(struct opts, timeout), "2s", 100, 3600000, false, NULL},
+    {"buffer", CDNS_OPT_SIZE, offsetof(struct opts, buffer), "64k", 512, 1 << 20, false, NULL},
+    {"mode", CDNS_OPT_ENUM, offsetof(struct opts, mode), "both", 0, -1, false, modes},
+    {"listen", CDNS_OPT_STRLIST, offsetof(struct opts, listen), NULL, 0, -1, false, NULL},
+    {"raw", CDNS_OPT_NODE, offsetof(struct opts, raw), NULL, 0, -1, false, NULL},
+    {"untouched", CDNS_OPT_INT, offsetof(struct opts, untouched), NULL, 0, -1, false, NULL},
+    CDNS_OPT_END,
 };
 
 static const cdns_opt_def_t required_table[] = {
-	{ "zones", CDNS_OPT_NODE, 0, NULL, 0, -1, true, NULL },
-	{ "name", CDNS_OPT_STRING, sizeof(void *), NULL, 0, -1, true, NULL },
-	{ "ttl", CDNS_OPT_DURATION, 2 * sizeof(void *), "1h", 0, -1, false, NULL },
-	CDNS_OPT_END,
+    {"zones", CDNS_OPT_NODE, 0, NULL, 0, -1, true, NULL},
+    {"name", CDNS_OPT_STRING, sizeof(void *), NULL, 0, -1, true, NULL},
+    {"ttl", CDNS_OPT_DURATION, 2 * sizeof(void *), "1h", 0, -1, false, NULL},
+    CDNS_OPT_END,
 };
 
 struct req_opts {
@@ -1090,20 +1097,21 @@ static void expect_defaults(const struct opts *o)
 static void t_apply_all_good(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
+	struct opts o = {.untouched = 77};
 
-	assert_int_equal(apply(f, "opts:\n"
-				  "  flag: Yes\n"
-				  "  count: 10\n"
-				  "  size: 4096\n"
-				  "  name: 12345\n"
-				  "  timeout: 45m30s\n"
-				  "  buffer: 1M\n"
-				  "  mode: tcp\n"
-				  "  listen: [a, b]\n"
-				  "  raw: {any: [thing]}\n",
-			       table, &o),
-			 0);
+	assert_int_equal(apply(f,
+	                       "opts:\n"
+	                       "  flag: Yes\n"
+	                       "  count: 10\n"
+	                       "  size: 4096\n"
+	                       "  name: 12345\n"
+	                       "  timeout: 45m30s\n"
+	                       "  buffer: 1M\n"
+	                       "  mode: tcp\n"
+	                       "  listen: [a, b]\n"
+	                       "  raw: {any: [thing]}\n",
+	                       table, &o),
+	                 0);
 	expect_count(f, 0);
 	assert_true(o.flag);
 	assert_int_equal(o.count, 10);
@@ -1122,12 +1130,13 @@ static void t_apply_all_good(void **state)
 static void t_apply_quoted_numbers_and_bounds(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
+	struct opts o = {.untouched = 77};
 
-	assert_int_equal(apply(f, "opts: {count: \"1\", timeout: 100ms, buffer: 512, size: '1',"
-				  " flag: off, mode: udp, untouched: -5}\n",
-			       table, &o),
-			 0);
+	assert_int_equal(apply(f,
+	                       "opts: {count: \"1\", timeout: 100ms, buffer: 512, size: '1',"
+	                       " flag: off, mode: udp, untouched: -5}\n",
+	                       table, &o),
+	                 0);
 	expect_count(f, 0);
 	assert_int_equal(o.count, 1);
 	assert_int_equal(o.timeout, 100);
@@ -1141,7 +1150,7 @@ static void t_apply_quoted_numbers_and_bounds(void **state)
 static void t_apply_defaults_null_node(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
+	struct opts o = {.untouched = 77};
 	assert_int_equal(apply(f, "opts:\n", table, &o), 0);
 	expect_count(f, 0);
 	expect_defaults(&o);
@@ -1150,7 +1159,7 @@ static void t_apply_defaults_null_node(void **state)
 static void t_apply_defaults_empty_map(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
+	struct opts o = {.untouched = 77};
 	assert_int_equal(apply(f, "opts: {}\n", table, &o), 0);
 	expect_count(f, 0);
 	expect_defaults(&o);
@@ -1159,7 +1168,7 @@ static void t_apply_defaults_empty_map(void **state)
 static void t_apply_defaults_no_node(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
+	struct opts o = {.untouched = 77};
 	assert_int_equal(cdns_conf_apply(f->d, P, NULL, table, &o), 0);
 	expect_count(f, 0);
 	expect_defaults(&o);
@@ -1170,7 +1179,7 @@ static void t_apply_defaults_no_node(void **state)
 static void t_apply_partial_defaults(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
+	struct opts o = {.untouched = 77};
 	assert_int_equal(apply(f, "opts: {count: 5, listen: one}\n", table, &o), 0);
 	assert_int_equal(o.count, 5);
 	assert_int_equal(o.size_entries, 1000);
@@ -1181,14 +1190,14 @@ static void t_apply_partial_defaults(void **state)
 static void t_apply_not_a_map(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
-	struct req_opts r = { 0 };
+	struct opts o = {.untouched = 77};
+	struct req_opts r = {0};
 	const cdns_conf_t *root = fx_ok(f, "a: 5\nb: [1]\n");
 
 	assert_int_equal(cdns_conf_apply(f->d, P, cdns_conf_get(root, "a"), table, &o),
-			 CDNS_ECONFIG);
+	                 CDNS_ECONFIG);
 	assert_int_equal(cdns_conf_apply(f->d, P, cdns_conf_get(root, "b"), required_table, &r),
-			 CDNS_ECONFIG);
+	                 CDNS_ECONFIG);
 	expect_count(f, 2);
 	expect_msg(f, 0, "1:4: plugin 'test': must be a map, got \"5\"");
 	/* no "is required" noise after that */
@@ -1200,16 +1209,17 @@ static void t_apply_not_a_map(void **state)
 static void t_apply_unknown_option(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
-	assert_int_equal(apply(f, "opts:\n"
-				  "  sise: 5\n"
-				  "  timeuot: 1s\n"
-				  "  completely: wrong\n"
-				  "  Mode: udp\n"
-				  "  listen_: x\n"
-				  "  fl: true\n",
-			       table, &o),
-			 CDNS_ECONFIG);
+	struct opts o = {.untouched = 77};
+	assert_int_equal(apply(f,
+	                       "opts:\n"
+	                       "  sise: 5\n"
+	                       "  timeuot: 1s\n"
+	                       "  completely: wrong\n"
+	                       "  Mode: udp\n"
+	                       "  listen_: x\n"
+	                       "  fl: true\n",
+	                       table, &o),
+	                 CDNS_ECONFIG);
 	expect_count(f, 6);
 	expect_msg(f, 0, "2:3: plugin 'test': unknown option 'sise'; did you mean 'size'?");
 	expect_msg(f, 1, "3:3: plugin 'test': unknown option 'timeuot'; did you mean 'timeout'?");
@@ -1224,29 +1234,31 @@ static void t_apply_unknown_option(void **state)
 static void t_apply_bad_bool(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
+	struct opts o = {.untouched = 77};
 	assert_int_equal(apply(f, "opts:\n  flag: maybe\n", table, &o), CDNS_ECONFIG);
 	expect_count(f, 1);
 	expect_msg(f, 0,
-		   "2:9: plugin 'test': option 'flag': must be a boolean (true or false), got "
-		   "\"maybe\"");
+	           "2:9: plugin 'test': option 'flag': must be a boolean (true or false), got "
+	           "\"maybe\"");
 }
 
 static void t_apply_bad_int(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
-	assert_int_equal(apply(f, "opts:\n"
-				  "  size: big\n"
-				  "  count: 1.5\n"
-				  "  untouched: x\n",
-			       table, &o),
-			 CDNS_ECONFIG);
+	struct opts o = {.untouched = 77};
+	assert_int_equal(apply(f,
+	                       "opts:\n"
+	                       "  size: big\n"
+	                       "  count: 1.5\n"
+	                       "  untouched: x\n",
+	                       table, &o),
+	                 CDNS_ECONFIG);
 	expect_count(f, 3);
-	expect_msg(f, 0, "2:9: plugin 'test': option 'size': must be a positive integer, got \"big\"");
+	expect_msg(f, 0,
+	           "2:9: plugin 'test': option 'size': must be a positive integer, got \"big\"");
 	expect_msg(f, 1,
-		   "3:10: plugin 'test': option 'count': must be an integer between 1 and 10, got "
-		   "\"1.5\"");
+	           "3:10: plugin 'test': option 'count': must be an integer between 1 and 10, got "
+	           "\"1.5\"");
 	expect_msg(f, 2, "4:14: plugin 'test': option 'untouched': must be an integer, got \"x\"");
 	assert_int_equal(o.untouched, 77);
 }
@@ -1254,52 +1266,56 @@ static void t_apply_bad_int(void **state)
 static void t_apply_int_ranges(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
-	assert_int_equal(apply(f, "opts:\n"
-				  "  count: 11\n"
-				  "  size: 0\n"
-				  "  untouched: 99999999999999999999\n",
-			       table, &o),
-			 CDNS_ECONFIG);
+	struct opts o = {.untouched = 77};
+	assert_int_equal(apply(f,
+	                       "opts:\n"
+	                       "  count: 11\n"
+	                       "  size: 0\n"
+	                       "  untouched: 99999999999999999999\n",
+	                       table, &o),
+	                 CDNS_ECONFIG);
 	expect_count(f, 3);
-	expect_msg(f, 0, "2:10: plugin 'test': option 'count': must be between 1 and 10, got \"11\"");
-	expect_msg(f, 1, "3:9: plugin 'test': option 'size': must be a positive integer, got \"0\"");
+	expect_msg(f, 0,
+	           "2:10: plugin 'test': option 'count': must be between 1 and 10, got \"11\"");
+	expect_msg(f, 1,
+	           "3:9: plugin 'test': option 'size': must be a positive integer, got \"0\"");
 	expect_msg(f, 2,
-		   "4:14: plugin 'test': option 'untouched': must be an integer between "
-		   "-9223372036854775808 and 9223372036854775807, got \"99999999999999999999\"");
+	           "4:14: plugin 'test': option 'untouched': must be an integer between "
+	           "-9223372036854775808 and 9223372036854775807, got \"99999999999999999999\"");
 }
 
 static void t_apply_int_range_words(void **state)
 {
 	struct fx *f = *state;
-	int64_t v[4] = { 0 };
+	int64_t v[4] = {0};
 	const cdns_opt_def_t tab[] = {
-		{ "nonneg", CDNS_OPT_INT, 0, NULL, 0, INT64_MAX, false, NULL },
-		{ "least", CDNS_OPT_INT, sizeof(int64_t), NULL, 5, INT64_MAX, false, NULL },
-		{ "most", CDNS_OPT_INT, 2 * sizeof(int64_t), NULL, INT64_MIN, 100, false, NULL },
-		{ "neg", CDNS_OPT_INT, 3 * sizeof(int64_t), NULL, -10, -1, false, NULL },
-		CDNS_OPT_END,
+	    {"nonneg", CDNS_OPT_INT, 0, NULL, 0, INT64_MAX, false, NULL},
+	    {"least", CDNS_OPT_INT, sizeof(int64_t), NULL, 5, INT64_MAX, false, NULL},
+	    {"most", CDNS_OPT_INT, 2 * sizeof(int64_t), NULL, INT64_MIN, 100, false, NULL},
+	    {"neg", CDNS_OPT_INT, 3 * sizeof(int64_t), NULL, -10, -1, false, NULL},
+	    CDNS_OPT_END,
 	};
 	assert_int_equal(apply(f, "opts: {nonneg: -1, least: 4, most: 101, neg: 0}\n", tab, v),
-			 CDNS_ECONFIG);
+	                 CDNS_ECONFIG);
 	expect_count(f, 4);
 	expect_msg(f, 0,
-		   "1:16: plugin 'test': option 'nonneg': must be a non-negative integer, got "
-		   "\"-1\"");
+	           "1:16: plugin 'test': option 'nonneg': must be a non-negative integer, got "
+	           "\"-1\"");
 	expect_msg(f, 1, "1:27: plugin 'test': option 'least': must be at least 5, got \"4\"");
 	expect_msg(f, 2, "1:36: plugin 'test': option 'most': must be at most 100, got \"101\"");
-	expect_msg(f, 3, "1:46: plugin 'test': option 'neg': must be between -10 and -1, got \"0\"");
+	expect_msg(f, 3,
+	           "1:46: plugin 'test': option 'neg': must be between -10 and -1, got \"0\"");
 
 	cdns_diag_clear(f->d);
 	cdns__config_free(f->c);
 	f->c = NULL;
 	unlink(f->path);
 	assert_int_equal(apply(f, "opts: {nonneg: 0, least: x, most: -5, neg: -10}\n", tab, v),
-			 CDNS_ECONFIG);
+	                 CDNS_ECONFIG);
 	expect_count(f, 1);
 	expect_msg(f, 0,
-		   "1:26: plugin 'test': option 'least': must be an integer of at least 5, got "
-		   "\"x\"");
+	           "1:26: plugin 'test': option 'least': must be an integer of at least 5, got "
+	           "\"x\"");
 	assert_int_equal(v[0], 0);
 	assert_int_equal(v[2], -5);
 	assert_int_equal(v[3], -10);
@@ -1308,25 +1324,25 @@ static void t_apply_int_range_words(void **state)
 static void t_apply_bad_duration(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
+	struct opts o = {.untouched = 77};
 	assert_int_equal(apply(f, "opts:\n  timeout: soon\n", table, &o), CDNS_ECONFIG);
 	expect_count(f, 1);
 	expect_msg(f, 0,
-		   "2:12: plugin 'test': option 'timeout': must be a duration (e.g. 250ms, 30s, "
-		   "5m, 1h30m), got \"soon\"");
+	           "2:12: plugin 'test': option 'timeout': must be a duration (e.g. 250ms, 30s, "
+	           "5m, 1h30m), got \"soon\"");
 }
 
 static void t_apply_duration_range(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
+	struct opts o = {.untouched = 77};
 	assert_int_equal(apply(f, "opts: {timeout: 2h}\n", table, &o), CDNS_ECONFIG);
 	assert_int_equal(cdns_conf_apply(f->d, P, NULL, table, &o), 0);
 	expect_count(f, 1);
 	/* range in the table is 100 ms .. 1 hour: reported in units, value as the user wrote it */
 	expect_msg(f, 0,
-		   "1:17: plugin 'test': option 'timeout': must be between 100ms and 1h, got "
-		   "\"2h\"");
+	           "1:17: plugin 'test': option 'timeout': must be between 100ms and 1h, got "
+	           "\"2h\"");
 
 	cdns_diag_clear(f->d);
 	cdns__config_free(f->c);
@@ -1334,8 +1350,8 @@ static void t_apply_duration_range(void **state)
 	unlink(f->path);
 	assert_int_equal(apply(f, "opts: {timeout: 99ms}\n", table, &o), CDNS_ECONFIG);
 	expect_msg(f, 0,
-		   "1:17: plugin 'test': option 'timeout': must be between 100ms and 1h, got "
-		   "\"99ms\"");
+	           "1:17: plugin 'test': option 'timeout': must be between 100ms and 1h, got "
+	           "\"99ms\"");
 }
 
 static void t_apply_duration_range_compound(void **state)
@@ -1343,40 +1359,42 @@ static void t_apply_duration_range_compound(void **state)
 	struct fx *f = *state;
 	int64_t v = 0;
 	const cdns_opt_def_t tab[] = {
-		{ "t", CDNS_OPT_DURATION, 0, NULL, 1500, 5400000, false, NULL },
-		{ "u", CDNS_OPT_DURATION, 0, NULL, 0, -1, false, NULL },
-		{ "w", CDNS_OPT_DURATION, 0, NULL, 604800000, INT64_MAX, false, NULL },
-		CDNS_OPT_END,
+	    {"t", CDNS_OPT_DURATION, 0, NULL, 1500, 5400000, false, NULL},
+	    {"u", CDNS_OPT_DURATION, 0, NULL, 0, -1, false, NULL},
+	    {"w", CDNS_OPT_DURATION, 0, NULL, 604800000, INT64_MAX, false, NULL},
+	    CDNS_OPT_END,
 	};
 	assert_int_equal(apply(f, "opts: {t: 1s, u: 99999999999999999999, w: 6d}\n", tab, &v),
-			 CDNS_ECONFIG);
+	                 CDNS_ECONFIG);
 	expect_count(f, 3);
-	expect_msg(f, 0, "1:11: plugin 'test': option 't': must be between 1s500ms and 1h30m, got "
-			 "\"1s\"");
+	expect_msg(f, 0,
+	           "1:11: plugin 'test': option 't': must be between 1s500ms and 1h30m, got "
+	           "\"1s\"");
 	expect_msg(f, 1,
-		   "1:18: plugin 'test': option 'u': must be at most 15250284452w3d7h12m55s807ms, "
-		   "got \"99999999999999999999\"");
+	           "1:18: plugin 'test': option 'u': must be at most 15250284452w3d7h12m55s807ms, "
+	           "got \"99999999999999999999\"");
 	expect_msg(f, 2, "1:43: plugin 'test': option 'w': must be at least 1w, got \"6d\"");
 }
 
 static void t_apply_size_errors(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
+	struct opts o = {.untouched = 77};
 	int64_t big = 0;
 	const cdns_opt_def_t tab[] = {
-		{ "s", CDNS_OPT_SIZE, 0, NULL, 0, -1, false, NULL },
-		{ "g", CDNS_OPT_SIZE, 0, NULL, 1 << 30, 4LL << 30, false, NULL },
-		CDNS_OPT_END,
+	    {"s", CDNS_OPT_SIZE, 0, NULL, 0, -1, false, NULL},
+	    {"g", CDNS_OPT_SIZE, 0, NULL, 1 << 30, 4LL << 30, false, NULL},
+	    CDNS_OPT_END,
 	};
 	assert_int_equal(apply(f, "opts:\n  buffer: lots\n  mode: x\n", table, &o), CDNS_ECONFIG);
 	expect_count(f, 2);
-	expect_msg(f, 0,
-		   "2:11: plugin 'test': option 'buffer': must be a size (e.g. 4096, 64k, 16M, 2G), "
-		   "got \"lots\"");
+	expect_msg(
+	    f, 0,
+	    "2:11: plugin 'test': option 'buffer': must be a size (e.g. 4096, 64k, 16M, 2G), "
+	    "got \"lots\"");
 	expect_msg(f, 1,
-		   "3:9: plugin 'test': option 'mode': must be one of 'udp', 'tcp', 'both', got "
-		   "\"x\"");
+	           "3:9: plugin 'test': option 'mode': must be one of 'udp', 'tcp', 'both', got "
+	           "\"x\"");
 
 	cdns_diag_clear(f->d);
 	assert_int_equal(cdns_conf_apply(f->d, P, NULL, table, &o), 0);
@@ -1385,7 +1403,8 @@ static void t_apply_size_errors(void **state)
 	unlink(f->path);
 	assert_int_equal(apply(f, "opts: {buffer: 2M}\n", table, &o), CDNS_ECONFIG);
 	expect_count(f, 1);
-	expect_msg(f, 0, "1:16: plugin 'test': option 'buffer': must be between 512 and 1M, got \"2M\"");
+	expect_msg(f, 0,
+	           "1:16: plugin 'test': option 'buffer': must be between 512 and 1M, got \"2M\"");
 
 	cdns_diag_clear(f->d);
 	cdns__config_free(f->c);
@@ -1394,50 +1413,53 @@ static void t_apply_size_errors(void **state)
 	assert_int_equal(apply(f, "opts: {s: 9999999999G, g: 100M}\n", tab, &big), CDNS_ECONFIG);
 	expect_count(f, 2);
 	expect_msg(f, 0,
-		   "1:11: plugin 'test': option 's': must be at most 9223372036854775807, got "
-		   "\"9999999999G\"");
-	expect_msg(f, 1, "1:27: plugin 'test': option 'g': must be between 1G and 4G, got \"100M\"");
+	           "1:11: plugin 'test': option 's': must be at most 9223372036854775807, got "
+	           "\"9999999999G\"");
+	expect_msg(f, 1,
+	           "1:27: plugin 'test': option 'g': must be between 1G and 4G, got \"100M\"");
 }
 
 static void t_apply_bad_enum(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
+	struct opts o = {.untouched = 77};
 	/* enum values are case-sensitive */
 	assert_int_equal(apply(f, "opts: {mode: UDP}\n", table, &o), CDNS_ECONFIG);
 	expect_count(f, 1);
 	expect_msg(f, 0,
-		   "1:14: plugin 'test': option 'mode': must be one of 'udp', 'tcp', 'both', got "
-		   "\"UDP\"");
+	           "1:14: plugin 'test': option 'mode': must be one of 'udp', 'tcp', 'both', got "
+	           "\"UDP\"");
 	assert_int_equal(o.mode, 0); /* a bad value stores nothing, not even the default */
 }
 
 static void t_apply_bad_kinds(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
-	assert_int_equal(apply(f, "opts:\n"
-				  "  name: [a]\n"
-				  "  count: {a: 1}\n"
-				  "  flag:\n"
-				  "  timeout: ~\n"
-				  "  listen: {a: b}\n"
-				  "  raw:\n",
-			       table, &o),
-			 CDNS_ECONFIG);
+	struct opts o = {.untouched = 77};
+	assert_int_equal(apply(f,
+	                       "opts:\n"
+	                       "  name: [a]\n"
+	                       "  count: {a: 1}\n"
+	                       "  flag:\n"
+	                       "  timeout: ~\n"
+	                       "  listen: {a: b}\n"
+	                       "  raw:\n",
+	                       table, &o),
+	                 CDNS_ECONFIG);
 	expect_count(f, 5);
 	expect_msg(f, 0, "2:9: plugin 'test': option 'name': must be a string, got a list");
-	expect_msg(f, 1,
-		   "3:10: plugin 'test': option 'count': must be an integer between 1 and 10, got a "
-		   "map");
-	expect_msg(f, 2,
-		   "4:8: plugin 'test': option 'flag': must be a boolean (true or false), got null");
+	expect_msg(
+	    f, 1,
+	    "3:10: plugin 'test': option 'count': must be an integer between 1 and 10, got a "
+	    "map");
+	expect_msg(
+	    f, 2, "4:8: plugin 'test': option 'flag': must be a boolean (true or false), got null");
 	expect_msg(f, 3,
-		   "5:12: plugin 'test': option 'timeout': must be a duration (e.g. 250ms, 30s, "
-		   "5m, 1h30m), got null");
+	           "5:12: plugin 'test': option 'timeout': must be a duration (e.g. 250ms, 30s, "
+	           "5m, 1h30m), got null");
 	expect_msg(f, 4,
-		   "6:11: plugin 'test': option 'listen': must be a string or a list of strings, "
-		   "got a map");
+	           "6:11: plugin 'test': option 'listen': must be a string or a list of strings, "
+	           "got a map");
 	/* NODE takes anything, null included */
 	assert_non_null(o.raw);
 	assert_int_equal(o.raw->kind, CDNS_CONF_NULL);
@@ -1446,26 +1468,27 @@ static void t_apply_bad_kinds(void **state)
 static void t_apply_strlist(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
-	assert_int_equal(apply(f, "opts:\n"
-				  "  listen:\n"
-				  "    - 127.0.0.1\n"
-				  "    - [nested]\n"
-				  "    - ok\n"
-				  "    - {a: b}\n"
-				  "    -\n",
-			       table, &o),
-			 CDNS_ECONFIG);
+	struct opts o = {.untouched = 77};
+	assert_int_equal(apply(f,
+	                       "opts:\n"
+	                       "  listen:\n"
+	                       "    - 127.0.0.1\n"
+	                       "    - [nested]\n"
+	                       "    - ok\n"
+	                       "    - {a: b}\n"
+	                       "    -\n",
+	                       table, &o),
+	                 CDNS_ECONFIG);
 	expect_count(f, 3);
 	expect_msg(f, 0,
-		   "4:7: plugin 'test': option 'listen': must be a string or a list of strings, "
-		   "got a list");
+	           "4:7: plugin 'test': option 'listen': must be a string or a list of strings, "
+	           "got a list");
 	expect_msg(f, 1,
-		   "6:7: plugin 'test': option 'listen': must be a string or a list of strings, "
-		   "got a map");
+	           "6:7: plugin 'test': option 'listen': must be a string or a list of strings, "
+	           "got a map");
 	expect_msg(f, 2,
-		   "7:6: plugin 'test': option 'listen': must be a string or a list of strings, "
-		   "got null");
+	           "7:6: plugin 'test': option 'listen': must be a string or a list of strings, "
+	           "got null");
 	assert_null(o.listen);
 
 	cdns_diag_clear(f->d);
@@ -1480,26 +1503,29 @@ static void t_apply_strlist(void **state)
 static void t_apply_got_text_escaped(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
-	assert_int_equal(apply(f, "opts:\n"
-				  "  count: \"a\\\"b\\\\c\\nd\\te\\x01\"\n"
-				  "  size: "
-				  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
-			       table, &o),
-			 CDNS_ECONFIG);
+	struct opts o = {.untouched = 77};
+	assert_int_equal(
+	    apply(
+	        f,
+	        "opts:\n"
+	        "  count: \"a\\\"b\\\\c\\nd\\te\\x01\"\n"
+	        "  size: "
+	        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	        table, &o),
+	    CDNS_ECONFIG);
 	expect_count(f, 2);
 	expect_msg(f, 0,
-		   "2:10: plugin 'test': option 'count': must be an integer between 1 and 10, got "
-		   "\"a\\\"b\\\\c\\nd\\te\\x01\"");
+	           "2:10: plugin 'test': option 'count': must be an integer between 1 and 10, got "
+	           "\"a\\\"b\\\\c\\nd\\te\\x01\"");
 	expect_msg(f, 1,
-		   "3:9: plugin 'test': option 'size': must be a positive integer, got "
-		   "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"");
+	           "3:9: plugin 'test': option 'size': must be a positive integer, got "
+	           "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"");
 }
 
 static void t_apply_required(void **state)
 {
 	struct fx *f = *state;
-	struct req_opts r = { 0 };
+	struct req_opts r = {0};
 
 	assert_int_equal(apply(f, "x: 1\nopts:\n  ttl: 5m\n", required_table, &r), CDNS_ECONFIG);
 	expect_count(f, 2);
@@ -1511,7 +1537,7 @@ static void t_apply_required(void **state)
 static void t_apply_required_null_and_missing(void **state)
 {
 	struct fx *f = *state;
-	struct req_opts r = { 0 };
+	struct req_opts r = {0};
 
 	assert_int_equal(apply(f, "opts:\n", required_table, &r), CDNS_ECONFIG);
 	expect_count(f, 2);
@@ -1523,14 +1549,15 @@ static void t_apply_required_null_and_missing(void **state)
 	cdns_diag_clear(f->d);
 	assert_int_equal(cdns_conf_apply(f->d, P, NULL, required_table, &r), CDNS_ECONFIG);
 	expect_count(f, 2);
-	assert_string_equal(cdns_diag_message(f->d, 0), "plugin 'test': option 'zones' is required");
+	assert_string_equal(cdns_diag_message(f->d, 0),
+	                    "plugin 'test': option 'zones' is required");
 	assert_string_equal(cdns_diag_message(f->d, 1), "plugin 'test': option 'name' is required");
 }
 
 static void t_apply_required_present(void **state)
 {
 	struct fx *f = *state;
-	struct req_opts r = { 0 };
+	struct req_opts r = {0};
 
 	assert_int_equal(apply(f, "opts: {zones: [a], name: n}\n", required_table, &r), 0);
 	expect_count(f, 0);
@@ -1542,25 +1569,26 @@ static void t_apply_required_present(void **state)
 static void t_apply_errors_in_order(void **state)
 {
 	struct fx *f = *state;
-	struct req_opts r = { 0 };
+	struct req_opts r = {0};
 	const cdns_opt_def_t tab[] = {
-		{ "zones", CDNS_OPT_NODE, 0, NULL, 0, -1, true, NULL },
-		{ "name", CDNS_OPT_STRING, sizeof(void *), NULL, 0, -1, true, NULL },
-		{ "ttl", CDNS_OPT_DURATION, 2 * sizeof(void *), "1h", 0, -1, false, NULL },
-		CDNS_OPT_END,
+	    {"zones", CDNS_OPT_NODE, 0, NULL, 0, -1, true, NULL},
+	    {"name", CDNS_OPT_STRING, sizeof(void *), NULL, 0, -1, true, NULL},
+	    {"ttl", CDNS_OPT_DURATION, 2 * sizeof(void *), "1h", 0, -1, false, NULL},
+	    CDNS_OPT_END,
 	};
 
-	assert_int_equal(apply(f, "opts:\n"
-				  "  ttl: forever\n"
-				  "  nmae: x\n"
-				  "  extra: 1\n"
-				  "  ttl2: 5\n",
-			       tab, &r),
-			 CDNS_ECONFIG);
+	assert_int_equal(apply(f,
+	                       "opts:\n"
+	                       "  ttl: forever\n"
+	                       "  nmae: x\n"
+	                       "  extra: 1\n"
+	                       "  ttl2: 5\n",
+	                       tab, &r),
+	                 CDNS_ECONFIG);
 	expect_count(f, 6);
 	expect_msg(f, 0,
-		   "2:8: plugin 'test': option 'ttl': must be a duration (e.g. 250ms, 30s, 5m, "
-		   "1h30m), got \"forever\"");
+	           "2:8: plugin 'test': option 'ttl': must be a duration (e.g. 250ms, 30s, 5m, "
+	           "1h30m), got \"forever\"");
 	expect_msg(f, 1, "3:3: plugin 'test': unknown option 'nmae'; did you mean 'name'?");
 	expect_msg(f, 2, "4:3: plugin 'test': unknown option 'extra'");
 	expect_msg(f, 3, "5:3: plugin 'test': unknown option 'ttl2'; did you mean 'ttl'?");
@@ -1571,16 +1599,15 @@ static void t_apply_errors_in_order(void **state)
 static void t_apply_then_reader_and_prefixless(void **state)
 {
 	struct fx *f = *state;
-	struct opts o = { .untouched = 77 };
+	struct opts o = {.untouched = 77};
 	const cdns_conf_t *root = fx_ok(f, "server:\n  workers: -2\n  bogus: 1\n");
 	const cdns_opt_def_t tab[] = {
-		{ "workers", CDNS_OPT_INT, offsetof(struct opts, count), NULL, 1, 1024, false,
-		  NULL },
-		CDNS_OPT_END,
+	    {"workers", CDNS_OPT_INT, offsetof(struct opts, count), NULL, 1, 1024, false, NULL},
+	    CDNS_OPT_END,
 	};
 
 	assert_int_equal(cdns_conf_apply(f->d, "", cdns_conf_get(root, "server"), tab, &o),
-			 CDNS_ECONFIG);
+	                 CDNS_ECONFIG);
 	expect_count(f, 2);
 	expect_msg(f, 0, "2:12: option 'workers': must be between 1 and 1024, got \"-2\"");
 	expect_msg(f, 1, "3:3: unknown option 'bogus'");
@@ -1590,77 +1617,77 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-		/* reader */
-		T(t_load_tree_positions),
-		T(t_load_null_scalars),
-		T(t_load_block_scalars_and_tags),
-		T(t_load_scalar_and_seq_roots),
-		T(t_load_empty_file),
-		T(t_load_comments_only),
-		T(t_load_syntax_error),
-		T(t_load_syntax_error_context),
-		T(t_load_syntax_error_after_other_errors),
-		T(t_load_control_character),
-		T(t_load_binary_garbage),
-		T(t_load_garbage_variants),
-		T(t_load_missing_file),
-		T(t_load_directory),
-		T(t_load_null_diag),
-		T(t_load_duplicate_keys),
-		T(t_load_duplicate_keys_large_map),
-		T(t_load_large_map_ok),
-		T(t_load_anchors_aliases),
-		T(t_load_alias_as_key),
-		T(t_load_non_scalar_keys),
-		T(t_load_second_document),
-		T(t_load_second_document_after_end),
-		T(t_load_nesting_limit),
-		T(t_load_nesting_too_deep),
-		T(t_load_nesting_very_deep_block),
-		T(t_load_nul_in_scalars),
-		T(t_load_relative_path_dir),
-		T(t_load_strdup),
-		T(t_env_expand),
-		T(t_env_unset),
-		T(t_env_unterminated),
-		T(t_env_invalid_reference),
-		/* diagnostics */
-		T(t_diag_positions),
-		T(t_diag_verror_and_print),
-		T(t_diag_truncation_and_control_chars),
-		T(t_diag_null_collector),
-		T(t_diag_many),
-		/* parsers */
-		T(t_parse_bool),
-		T(t_parse_int),
-		T(t_parse_duration),
-		T(t_parse_size),
-		/* option tables */
-		T(t_apply_all_good),
-		T(t_apply_quoted_numbers_and_bounds),
-		T(t_apply_defaults_null_node),
-		T(t_apply_defaults_empty_map),
-		T(t_apply_defaults_no_node),
-		T(t_apply_partial_defaults),
-		T(t_apply_not_a_map),
-		T(t_apply_unknown_option),
-		T(t_apply_bad_bool),
-		T(t_apply_bad_int),
-		T(t_apply_int_ranges),
-		T(t_apply_int_range_words),
-		T(t_apply_bad_duration),
-		T(t_apply_duration_range),
-		T(t_apply_duration_range_compound),
-		T(t_apply_size_errors),
-		T(t_apply_bad_enum),
-		T(t_apply_bad_kinds),
-		T(t_apply_strlist),
-		T(t_apply_got_text_escaped),
-		T(t_apply_required),
-		T(t_apply_required_null_and_missing),
-		T(t_apply_required_present),
-		T(t_apply_errors_in_order),
-		T(t_apply_then_reader_and_prefixless),
+	    /* reader */
+	    T(t_load_tree_positions),
+	    T(t_load_null_scalars),
+	    T(t_load_block_scalars_and_tags),
+	    T(t_load_scalar_and_seq_roots),
+	    T(t_load_empty_file),
+	    T(t_load_comments_only),
+	    T(t_load_syntax_error),
+	    T(t_load_syntax_error_context),
+	    T(t_load_syntax_error_after_other_errors),
+	    T(t_load_control_character),
+	    T(t_load_binary_garbage),
+	    T(t_load_garbage_variants),
+	    T(t_load_missing_file),
+	    T(t_load_directory),
+	    T(t_load_null_diag),
+	    T(t_load_duplicate_keys),
+	    T(t_load_duplicate_keys_large_map),
+	    T(t_load_large_map_ok),
+	    T(t_load_anchors_aliases),
+	    T(t_load_alias_as_key),
+	    T(t_load_non_scalar_keys),
+	    T(t_load_second_document),
+	    T(t_load_second_document_after_end),
+	    T(t_load_nesting_limit),
+	    T(t_load_nesting_too_deep),
+	    T(t_load_nesting_very_deep_block),
+	    T(t_load_nul_in_scalars),
+	    T(t_load_relative_path_dir),
+	    T(t_load_strdup),
+	    T(t_env_expand),
+	    T(t_env_unset),
+	    T(t_env_unterminated),
+	    T(t_env_invalid_reference),
+	    /* diagnostics */
+	    T(t_diag_positions),
+	    T(t_diag_verror_and_print),
+	    T(t_diag_truncation_and_control_chars),
+	    T(t_diag_null_collector),
+	    T(t_diag_many),
+	    /* parsers */
+	    T(t_parse_bool),
+	    T(t_parse_int),
+	    T(t_parse_duration),
+	    T(t_parse_size),
+	    /* option tables */
+	    T(t_apply_all_good),
+	    T(t_apply_quoted_numbers_and_bounds),
+	    T(t_apply_defaults_null_node),
+	    T(t_apply_defaults_empty_map),
+	    T(t_apply_defaults_no_node),
+	    T(t_apply_partial_defaults),
+	    T(t_apply_not_a_map),
+	    T(t_apply_unknown_option),
+	    T(t_apply_bad_bool),
+	    T(t_apply_bad_int),
+	    T(t_apply_int_ranges),
+	    T(t_apply_int_range_words),
+	    T(t_apply_bad_duration),
+	    T(t_apply_duration_range),
+	    T(t_apply_duration_range_compound),
+	    T(t_apply_size_errors),
+	    T(t_apply_bad_enum),
+	    T(t_apply_bad_kinds),
+	    T(t_apply_strlist),
+	    T(t_apply_got_text_escaped),
+	    T(t_apply_required),
+	    T(t_apply_required_null_and_missing),
+	    T(t_apply_required_present),
+	    T(t_apply_errors_in_order),
+	    T(t_apply_then_reader_and_prefixless),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
