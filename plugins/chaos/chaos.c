@@ -13,9 +13,6 @@
  * 255-byte character-string) must fit a 64 KiB TCP message with room to spare. */
 #define CHAOS_TEXT_MAX 16384
 
-/* TODO: drop once cdns_query_t has resp_nsid (announced SDK addition). */
-#define CHAOS_HAVE_RESP_NSID 0
-
 struct chaos_cfg {
 	const char *identity;
 	const char *version;
@@ -38,25 +35,27 @@ struct chaos_state {
 
 enum chaos_kind { CHAOS_NONE, CHAOS_IDENTITY, CHAOS_VERSION };
 
-/* The names, lower case, in wire form. */
+/* The names, lower case, in wire form: the literal's terminating NUL is the root label. */
+#define CHAOS_NAME(lit, kind)                                                                      \
+	{                                                                                          \
+		(const uint8_t *)(lit), sizeof(lit), (kind)                                        \
+	}
 static const struct {
 	const uint8_t *name;
 	size_t len;
 	enum chaos_kind kind;
 } chaos_names[] = {
-    {(const uint8_t *)"\x02id\x06server", 11, CHAOS_IDENTITY},
-    {(const uint8_t *)"\x08hostname\x04bind", 15, CHAOS_IDENTITY},
-    {(const uint8_t *)"\x07version\x04bind", 14, CHAOS_VERSION},
-    {(const uint8_t *)"\x07version\x06server", 16, CHAOS_VERSION},
+    CHAOS_NAME("\x02id\x06server", CHAOS_IDENTITY),
+    CHAOS_NAME("\x08hostname\x04" "bind", CHAOS_IDENTITY),
+    CHAOS_NAME("\x07version\x04" "bind", CHAOS_VERSION),
+    CHAOS_NAME("\x07version\x06server", CHAOS_VERSION),
 };
 
 static enum chaos_kind chaos__lookup(const cdns_query_t *q)
 {
 	for (size_t i = 0; i < sizeof(chaos_names) / sizeof(chaos_names[0]); i++) {
-		/* The literals above lack their root label: compare it apart. */
-		if (q->qname_len == chaos_names[i].len + 1 &&
-		    memcmp(q->qname, chaos_names[i].name, chaos_names[i].len) == 0 &&
-		    q->qname[chaos_names[i].len] == 0)
+		if (q->qname_len == chaos_names[i].len &&
+		    memcmp(q->qname, chaos_names[i].name, chaos_names[i].len) == 0)
 			return chaos_names[i].kind;
 	}
 	return CHAOS_NONE;
@@ -191,12 +190,10 @@ static cdns_verdict_t chaos_query(void *state, cdns_query_t *q)
 	struct chaos_state *st = state;
 
 	/* RFC 5001 §2.3: the NSID goes into any response to a query that asked for it. */
-#if CHAOS_HAVE_RESP_NSID
 	if (st->cfg.nsid && q->edns.present && q->edns.nsid) {
 		q->resp_nsid = (const uint8_t *)st->identity;
 		q->resp_nsid_len = (uint16_t)st->identity_len;
 	}
-#endif
 
 	if (q->opcode != CDNS_OPCODE_QUERY || q->qname_len == 0 || q->qclass != CDNS_C_CH)
 		return CDNS_NEXT;

@@ -63,6 +63,11 @@ static cdns_verdict_t whoami_query(void *state, cdns_query_t *q)
 
 	if (q->opcode != CDNS_OPCODE_QUERY || q->qname_len == 0)
 		return CDNS_NEXT;
+	/* A and AAAA with an Internet address exist only in class IN (CHAOS A, for one, holds a
+	 * name and a CHAOSnet address): other classes are not ours. Class ANY gets IN data. */
+	if (q->qclass != CDNS_C_IN && q->qclass != CDNS_C_ANY)
+		return CDNS_NEXT;
+	const uint16_t rclass = CDNS_C_IN;
 	if (!st->all && !cdns_name_in(q->qname, st->zone))
 		return CDNS_NEXT;
 
@@ -71,11 +76,6 @@ static cdns_verdict_t whoami_query(void *state, cdns_query_t *q)
 	size_t pos = q->qname_off;
 	if (cdns_name_unpack(q->msg.wire, q->msg.len, &pos, owner) < 0)
 		memcpy(owner, q->qname, q->qname_len);
-
-	/* Meta classes (ANY, NONE) make no sense on a record: answer those as IN. */
-	uint16_t rclass = q->qclass;
-	if (rclass == CDNS_C_ANY || rclass == CDNS_C_NONE)
-		rclass = CDNS_C_IN;
 
 	/* A v4-mapped address on a dual-stack socket is an IPv4 client. */
 	const uint8_t *addr;
