@@ -101,7 +101,7 @@ int cdns_base64_decode(const char *in, size_t len, uint8_t *out, size_t outlen)
 				return CDNS_ESYNTAX;
 		}
 		uint32_t q = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
-			     (uint32_t)v[3];
+		             (uint32_t)v[3];
 		size_t n = 3 - pad;
 		if (o + n > outlen)
 			return CDNS_ESPACE;

@@ -42,25 +42,24 @@
 #include <clouddns/rrtype.h>
 #include <clouddns/wire.h>
 
-
 /* ---------------------------------------------------------------------------------------- */
 /* Field kinds and type layouts                                                               */
 
 enum {
 	CDNS__K_END = 0,
-	CDNS__K_NAME,      /* uncompressed domain name */
-	CDNS__K_U8,        /* decimal */
+	CDNS__K_NAME, /* uncompressed domain name */
+	CDNS__K_U8,   /* decimal */
 	CDNS__K_U16,
 	CDNS__K_U32,
-	CDNS__K_ALG,       /* u8, DNSSEC algorithm number or mnemonic */
-	CDNS__K_CERTTYPE,  /* u16, CERT type number or mnemonic */
-	CDNS__K_RCODE,     /* u16, TSIG/TKEY error, printed as mnemonic when known */
-	CDNS__K_TYPE,      /* u16 RR type mnemonic or TYPEnnn */
-	CDNS__K_TIME,      /* u32 seconds, YYYYMMDDHHmmSS */
-	CDNS__K_TIME48,    /* 48-bit seconds (TSIG) */
-	CDNS__K_A,         /* IPv4 address */
-	CDNS__K_AAAA,      /* IPv6 address */
-	CDNS__K_EUI48,     /* xx-xx-xx-xx-xx-xx (RFC 7043 §3.2) */
+	CDNS__K_ALG,      /* u8, DNSSEC algorithm number or mnemonic */
+	CDNS__K_CERTTYPE, /* u16, CERT type number or mnemonic */
+	CDNS__K_RCODE,    /* u16, TSIG/TKEY error, printed as mnemonic when known */
+	CDNS__K_TYPE,     /* u16 RR type mnemonic or TYPEnnn */
+	CDNS__K_TIME,     /* u32 seconds, YYYYMMDDHHmmSS */
+	CDNS__K_TIME48,   /* 48-bit seconds (TSIG) */
+	CDNS__K_A,        /* IPv4 address */
+	CDNS__K_AAAA,     /* IPv6 address */
+	CDNS__K_EUI48,    /* xx-xx-xx-xx-xx-xx (RFC 7043 §3.2) */
 	CDNS__K_EUI64,
 	CDNS__K_STR,       /* <character-string> */
 	CDNS__K_STRS,      /* one or more <character-string>s to the end */
@@ -88,7 +87,7 @@ typedef struct cdns__field {
 	const char *name; /* for error messages */
 } cdns__field_t;
 
-#define CDNS__CANON 1 /* names are lower-cased in canonical form (RFC 4034 §6.2, RFC 6840 §5.1) */
+#define CDNS__CANON     1 /* names are lower-cased in canonical form (RFC 4034 §6.2, RFC 6840 §5.1) */
 #define CDNS__MAXFIELDS 10
 
 typedef struct cdns__layout {
@@ -103,113 +102,107 @@ typedef struct cdns__layout {
 	}
 
 static const cdns__layout_t cdns__layouts[] = {
-	{CDNS_T_A, 0, {F(A, "address")}},
-	{CDNS_T_NS, CDNS__CANON, {F(NAME, "nsdname")}},
-	{CDNS_T_MD, CDNS__CANON, {F(NAME, "madname")}},
-	{CDNS_T_MF, CDNS__CANON, {F(NAME, "madname")}},
-	{CDNS_T_CNAME, CDNS__CANON, {F(NAME, "cname")}},
-	{CDNS_T_SOA,
-	 CDNS__CANON,
-	 {F(NAME, "mname"), F(NAME, "rname"), F(U32, "serial"), F(U32, "refresh"), F(U32, "retry"),
-	  F(U32, "expire"), F(U32, "minimum")}},
-	{CDNS_T_MB, CDNS__CANON, {F(NAME, "madname")}},
-	{CDNS_T_MG, CDNS__CANON, {F(NAME, "mgmname")}},
-	{CDNS_T_MR, CDNS__CANON, {F(NAME, "newname")}},
-	{CDNS_T_PTR, CDNS__CANON, {F(NAME, "ptrdname")}},
-	{CDNS_T_HINFO, 0, {F(STR, "cpu"), F(STR, "os")}},
-	{CDNS_T_MINFO, CDNS__CANON, {F(NAME, "rmailbx"), F(NAME, "emailbx")}},
-	{CDNS_T_MX, CDNS__CANON, {F(U16, "preference"), F(NAME, "exchange")}},
-	{CDNS_T_TXT, 0, {F(STRS, "text")}},
-	{CDNS_T_RP, CDNS__CANON, {F(NAME, "mbox"), F(NAME, "txtdname")}},
-	{CDNS_T_AFSDB, CDNS__CANON, {F(U16, "subtype"), F(NAME, "hostname")}},
-	{CDNS_T_RT, CDNS__CANON, {F(U16, "preference"), F(NAME, "intermediate")}},
-	{CDNS_T_SIG,
-	 CDNS__CANON,
-	 {F(TYPE, "type covered"), F(ALG, "algorithm"), F(U8, "labels"), F(U32, "original ttl"),
-	  F(TIME, "expiration"), F(TIME, "inception"), F(U16, "key tag"), F(NAME, "signer"),
-	  F(B64, "signature")}},
-	{CDNS_T_KEY,
-	 0,
-	 {F(U16, "flags"), F(U8, "protocol"), F(ALG, "algorithm"), F(B64, "public key")}},
-	{CDNS_T_PX,
-	 CDNS__CANON,
-	 {F(U16, "preference"), F(NAME, "map822"), F(NAME, "mapx400")}},
-	{CDNS_T_AAAA, 0, {F(AAAA, "address")}},
-	{CDNS_T_LOC, 0, {F(LOC, "location")}},
-	{CDNS_T_NXT, CDNS__CANON, {F(NAME, "next"), F(NXTBITMAP, "types")}},
-	{CDNS_T_SRV,
-	 CDNS__CANON,
-	 {F(U16, "priority"), F(U16, "weight"), F(U16, "port"), F(NAME, "target")}},
-	{CDNS_T_NAPTR,
-	 CDNS__CANON,
-	 {F(U16, "order"), F(U16, "preference"), F(STR, "flags"), F(STR, "services"),
-	  F(STR, "regexp"), F(NAME, "replacement")}},
-	{CDNS_T_KX, CDNS__CANON, {F(U16, "preference"), F(NAME, "exchanger")}},
-	{CDNS_T_CERT,
-	 0,
-	 {F(CERTTYPE, "type"), F(U16, "key tag"), F(ALG, "algorithm"), F(B64, "certificate")}},
-	{38 /* A6 */,
-	 CDNS__CANON,
-	 {F(U8, "prefix length"), F(A6SUFFIX, "address suffix"), F(A6PREFIX, "prefix name")}},
-	{CDNS_T_DNAME, CDNS__CANON, {F(NAME, "target")}},
-	{CDNS_T_OPT, 0, {F(OPTIONS, "options")}},
-	{CDNS_T_DS,
-	 0,
-	 {F(U16, "key tag"), F(ALG, "algorithm"), F(U8, "digest type"), F(HEX, "digest")}},
-	{CDNS_T_SSHFP, 0, {F(U8, "algorithm"), F(U8, "fingerprint type"), F(HEX, "fingerprint")}},
-	{CDNS_T_IPSECKEY,
-	 0,
-	 {F(U8, "precedence"), F(U8, "gateway type"), F(U8, "algorithm"), F(GATEWAY, "gateway"),
-	  F(B64_OPT, "public key")}},
-	{CDNS_T_RRSIG,
-	 CDNS__CANON,
-	 {F(TYPE, "type covered"), F(ALG, "algorithm"), F(U8, "labels"), F(U32, "original ttl"),
-	  F(TIME, "expiration"), F(TIME, "inception"), F(U16, "key tag"), F(NAME, "signer"),
-	  F(B64, "signature")}},
-	{CDNS_T_NSEC, 0, {F(NAME, "next"), F(BITMAP, "types")}},
-	{CDNS_T_DNSKEY,
-	 0,
-	 {F(U16, "flags"), F(U8, "protocol"), F(ALG, "algorithm"), F(B64, "public key")}},
-	{CDNS_T_DHCID, 0, {F(B64, "digest")}},
-	{CDNS_T_NSEC3,
-	 0,
-	 {F(U8, "hash algorithm"), F(U8, "flags"), F(U16, "iterations"), F(SALT, "salt"),
-	  F(B32, "next hashed owner"), F(BITMAP, "types")}},
-	{CDNS_T_NSEC3PARAM,
-	 0,
-	 {F(U8, "hash algorithm"), F(U8, "flags"), F(U16, "iterations"), F(SALT, "salt")}},
-	{CDNS_T_TLSA,
-	 0,
-	 {F(U8, "usage"), F(U8, "selector"), F(U8, "matching type"), F(HEX, "data")}},
-	{CDNS_T_SMIMEA,
-	 0,
-	 {F(U8, "usage"), F(U8, "selector"), F(U8, "matching type"), F(HEX, "data")}},
-	{CDNS_T_CDS,
-	 0,
-	 {F(U16, "key tag"), F(ALG, "algorithm"), F(U8, "digest type"), F(HEX, "digest")}},
-	{CDNS_T_CDNSKEY,
-	 0,
-	 {F(U16, "flags"), F(U8, "protocol"), F(ALG, "algorithm"), F(B64, "public key")}},
-	{CDNS_T_OPENPGPKEY, 0, {F(B64, "public key")}},
-	{CDNS_T_CSYNC, 0, {F(U32, "serial"), F(U16, "flags"), F(BITMAP, "types")}},
-	{CDNS_T_ZONEMD,
-	 0,
-	 {F(U32, "serial"), F(U8, "scheme"), F(U8, "hash algorithm"), F(HEX, "digest")}},
-	{CDNS_T_SVCB, 0, {F(U16, "priority"), F(NAME, "target"), F(SVCPARAMS, "params")}},
-	{CDNS_T_HTTPS, 0, {F(U16, "priority"), F(NAME, "target"), F(SVCPARAMS, "params")}},
-	{CDNS_T_SPF, 0, {F(STRS, "text")}},
-	{CDNS_T_EUI48, 0, {F(EUI48, "address")}},
-	{CDNS_T_EUI64, 0, {F(EUI64, "address")}},
-	{CDNS_T_TKEY,
-	 0,
-	 {F(NAME, "algorithm"), F(TIME, "inception"), F(TIME, "expiration"), F(U16, "mode"),
-	  F(RCODE, "error"), F(B64_U16, "key"), F(B64_U16, "other")}},
-	{CDNS_T_TSIG,
-	 0,
-	 {F(NAME, "algorithm"), F(TIME48, "time signed"), F(U16, "fudge"), F(B64_U16, "mac"),
-	  F(U16, "original id"), F(RCODE, "error"), F(B64_U16, "other")}},
-	{CDNS_T_URI, 0, {F(U16, "priority"), F(U16, "weight"), F(RAWSTR, "target")}},
-	{CDNS_T_CAA, 0, {F(U8, "flags"), F(CAATAG, "tag"), F(RAWSTR, "value")}},
+    {CDNS_T_A, 0, {F(A, "address")}},
+    {CDNS_T_NS, CDNS__CANON, {F(NAME, "nsdname")}},
+    {CDNS_T_MD, CDNS__CANON, {F(NAME, "madname")}},
+    {CDNS_T_MF, CDNS__CANON, {F(NAME, "madname")}},
+    {CDNS_T_CNAME, CDNS__CANON, {F(NAME, "cname")}},
+    {CDNS_T_SOA,
+     CDNS__CANON,
+     {F(NAME, "mname"), F(NAME, "rname"), F(U32, "serial"), F(U32, "refresh"), F(U32, "retry"),
+      F(U32, "expire"), F(U32, "minimum")}},
+    {CDNS_T_MB, CDNS__CANON, {F(NAME, "madname")}},
+    {CDNS_T_MG, CDNS__CANON, {F(NAME, "mgmname")}},
+    {CDNS_T_MR, CDNS__CANON, {F(NAME, "newname")}},
+    {CDNS_T_PTR, CDNS__CANON, {F(NAME, "ptrdname")}},
+    {CDNS_T_HINFO, 0, {F(STR, "cpu"), F(STR, "os")}},
+    {CDNS_T_MINFO, CDNS__CANON, {F(NAME, "rmailbx"), F(NAME, "emailbx")}},
+    {CDNS_T_MX, CDNS__CANON, {F(U16, "preference"), F(NAME, "exchange")}},
+    {CDNS_T_TXT, 0, {F(STRS, "text")}},
+    {CDNS_T_RP, CDNS__CANON, {F(NAME, "mbox"), F(NAME, "txtdname")}},
+    {CDNS_T_AFSDB, CDNS__CANON, {F(U16, "subtype"), F(NAME, "hostname")}},
+    {CDNS_T_RT, CDNS__CANON, {F(U16, "preference"), F(NAME, "intermediate")}},
+    {CDNS_T_SIG,
+     CDNS__CANON,
+     {F(TYPE, "type covered"), F(ALG, "algorithm"), F(U8, "labels"), F(U32, "original ttl"),
+      F(TIME, "expiration"), F(TIME, "inception"), F(U16, "key tag"), F(NAME, "signer"),
+      F(B64, "signature")}},
+    {CDNS_T_KEY,
+     0,
+     {F(U16, "flags"), F(U8, "protocol"), F(ALG, "algorithm"), F(B64, "public key")}},
+    {CDNS_T_PX, CDNS__CANON, {F(U16, "preference"), F(NAME, "map822"), F(NAME, "mapx400")}},
+    {CDNS_T_AAAA, 0, {F(AAAA, "address")}},
+    {CDNS_T_LOC, 0, {F(LOC, "location")}},
+    {CDNS_T_NXT, CDNS__CANON, {F(NAME, "next"), F(NXTBITMAP, "types")}},
+    {CDNS_T_SRV,
+     CDNS__CANON,
+     {F(U16, "priority"), F(U16, "weight"), F(U16, "port"), F(NAME, "target")}},
+    {CDNS_T_NAPTR,
+     CDNS__CANON,
+     {F(U16, "order"), F(U16, "preference"), F(STR, "flags"), F(STR, "services"), F(STR, "regexp"),
+      F(NAME, "replacement")}},
+    {CDNS_T_KX, CDNS__CANON, {F(U16, "preference"), F(NAME, "exchanger")}},
+    {CDNS_T_CERT,
+     0,
+     {F(CERTTYPE, "type"), F(U16, "key tag"), F(ALG, "algorithm"), F(B64, "certificate")}},
+    {38 /* A6 */,
+     CDNS__CANON,
+     {F(U8, "prefix length"), F(A6SUFFIX, "address suffix"), F(A6PREFIX, "prefix name")}},
+    {CDNS_T_DNAME, CDNS__CANON, {F(NAME, "target")}},
+    {CDNS_T_OPT, 0, {F(OPTIONS, "options")}},
+    {CDNS_T_DS,
+     0,
+     {F(U16, "key tag"), F(ALG, "algorithm"), F(U8, "digest type"), F(HEX, "digest")}},
+    {CDNS_T_SSHFP, 0, {F(U8, "algorithm"), F(U8, "fingerprint type"), F(HEX, "fingerprint")}},
+    {CDNS_T_IPSECKEY,
+     0,
+     {F(U8, "precedence"), F(U8, "gateway type"), F(U8, "algorithm"), F(GATEWAY, "gateway"),
+      F(B64_OPT, "public key")}},
+    {CDNS_T_RRSIG,
+     CDNS__CANON,
+     {F(TYPE, "type covered"), F(ALG, "algorithm"), F(U8, "labels"), F(U32, "original ttl"),
+      F(TIME, "expiration"), F(TIME, "inception"), F(U16, "key tag"), F(NAME, "signer"),
+      F(B64, "signature")}},
+    {CDNS_T_NSEC, 0, {F(NAME, "next"), F(BITMAP, "types")}},
+    {CDNS_T_DNSKEY,
+     0,
+     {F(U16, "flags"), F(U8, "protocol"), F(ALG, "algorithm"), F(B64, "public key")}},
+    {CDNS_T_DHCID, 0, {F(B64, "digest")}},
+    {CDNS_T_NSEC3,
+     0,
+     {F(U8, "hash algorithm"), F(U8, "flags"), F(U16, "iterations"), F(SALT, "salt"),
+      F(B32, "next hashed owner"), F(BITMAP, "types")}},
+    {CDNS_T_NSEC3PARAM,
+     0,
+     {F(U8, "hash algorithm"), F(U8, "flags"), F(U16, "iterations"), F(SALT, "salt")}},
+    {CDNS_T_TLSA, 0, {F(U8, "usage"), F(U8, "selector"), F(U8, "matching type"), F(HEX, "data")}},
+    {CDNS_T_SMIMEA, 0, {F(U8, "usage"), F(U8, "selector"), F(U8, "matching type"), F(HEX, "data")}},
+    {CDNS_T_CDS,
+     0,
+     {F(U16, "key tag"), F(ALG, "algorithm"), F(U8, "digest type"), F(HEX, "digest")}},
+    {CDNS_T_CDNSKEY,
+     0,
+     {F(U16, "flags"), F(U8, "protocol"), F(ALG, "algorithm"), F(B64, "public key")}},
+    {CDNS_T_OPENPGPKEY, 0, {F(B64, "public key")}},
+    {CDNS_T_CSYNC, 0, {F(U32, "serial"), F(U16, "flags"), F(BITMAP, "types")}},
+    {CDNS_T_ZONEMD,
+     0,
+     {F(U32, "serial"), F(U8, "scheme"), F(U8, "hash algorithm"), F(HEX, "digest")}},
+    {CDNS_T_SVCB, 0, {F(U16, "priority"), F(NAME, "target"), F(SVCPARAMS, "params")}},
+    {CDNS_T_HTTPS, 0, {F(U16, "priority"), F(NAME, "target"), F(SVCPARAMS, "params")}},
+    {CDNS_T_SPF, 0, {F(STRS, "text")}},
+    {CDNS_T_EUI48, 0, {F(EUI48, "address")}},
+    {CDNS_T_EUI64, 0, {F(EUI64, "address")}},
+    {CDNS_T_TKEY,
+     0,
+     {F(NAME, "algorithm"), F(TIME, "inception"), F(TIME, "expiration"), F(U16, "mode"),
+      F(RCODE, "error"), F(B64_U16, "key"), F(B64_U16, "other")}},
+    {CDNS_T_TSIG,
+     0,
+     {F(NAME, "algorithm"), F(TIME48, "time signed"), F(U16, "fudge"), F(B64_U16, "mac"),
+      F(U16, "original id"), F(RCODE, "error"), F(B64_U16, "other")}},
+    {CDNS_T_URI, 0, {F(U16, "priority"), F(U16, "weight"), F(RAWSTR, "target")}},
+    {CDNS_T_CAA, 0, {F(U8, "flags"), F(CAATAG, "tag"), F(RAWSTR, "value")}},
 };
 
 #undef F
@@ -230,43 +223,43 @@ typedef struct cdns__mnem {
 
 /* RFC 4034 Appendix A.1 and the IANA "DNS Security Algorithm Numbers" registry. */
 static const cdns__mnem_t cdns__algs[] = {
-	{1, "RSAMD5"},
-	{2, "DH"},
-	{3, "DSA"},
-	{5, "RSASHA1"},
-	{6, "DSA-NSEC3-SHA1"},
-	{7, "RSASHA1-NSEC3-SHA1"},
-	{8, "RSASHA256"},
-	{10, "RSASHA512"},
-	{12, "ECC-GOST"},
-	{13, "ECDSAP256SHA256"},
-	{14, "ECDSAP384SHA384"},
-	{15, "ED25519"},
-	{16, "ED448"},
-	{252, "INDIRECT"},
-	{253, "PRIVATEDNS"},
-	{254, "PRIVATEOID"},
-	{0, NULL},
+    {1, "RSAMD5"},
+    {2, "DH"},
+    {3, "DSA"},
+    {5, "RSASHA1"},
+    {6, "DSA-NSEC3-SHA1"},
+    {7, "RSASHA1-NSEC3-SHA1"},
+    {8, "RSASHA256"},
+    {10, "RSASHA512"},
+    {12, "ECC-GOST"},
+    {13, "ECDSAP256SHA256"},
+    {14, "ECDSAP384SHA384"},
+    {15, "ED25519"},
+    {16, "ED448"},
+    {252, "INDIRECT"},
+    {253, "PRIVATEDNS"},
+    {254, "PRIVATEOID"},
+    {0, NULL},
 };
 
 /* RFC 4398 §2.1. */
 static const cdns__mnem_t cdns__certtypes[] = {
-	{1, "PKIX"},   {2, "SPKI"},   {3, "PGP"},     {4, "IPKIX"}, {5, "ISPKI"}, {6, "IPGP"},
-	{7, "ACPKIX"}, {8, "IACPKIX"}, {253, "URI"}, {254, "OID"}, {0, NULL},
+    {1, "PKIX"},   {2, "SPKI"},    {3, "PGP"},   {4, "IPKIX"}, {5, "ISPKI"}, {6, "IPGP"},
+    {7, "ACPKIX"}, {8, "IACPKIX"}, {253, "URI"}, {254, "OID"}, {0, NULL},
 };
 
 /* RCODEs as TSIG and TKEY use them (RFC 8945 §5.3, RFC 2930 §2.6). */
 static const cdns__mnem_t cdns__rcodes[] = {
-	{0, "NOERROR"},   {1, "FORMERR"},  {2, "SERVFAIL"}, {3, "NXDOMAIN"}, {4, "NOTIMP"},
-	{5, "REFUSED"},   {6, "YXDOMAIN"}, {7, "YXRRSET"},  {8, "NXRRSET"},  {9, "NOTAUTH"},
-	{10, "NOTZONE"},  {16, "BADSIG"},  {17, "BADKEY"},  {18, "BADTIME"}, {19, "BADMODE"},
-	{20, "BADNAME"},  {21, "BADALG"},  {22, "BADTRUNC"}, {23, "BADCOOKIE"}, {0, NULL},
+    {0, "NOERROR"},  {1, "FORMERR"},  {2, "SERVFAIL"},  {3, "NXDOMAIN"},   {4, "NOTIMP"},
+    {5, "REFUSED"},  {6, "YXDOMAIN"}, {7, "YXRRSET"},   {8, "NXRRSET"},    {9, "NOTAUTH"},
+    {10, "NOTZONE"}, {16, "BADSIG"},  {17, "BADKEY"},   {18, "BADTIME"},   {19, "BADMODE"},
+    {20, "BADNAME"}, {21, "BADALG"},  {22, "BADTRUNC"}, {23, "BADCOOKIE"}, {0, NULL},
 };
 
 /* SvcParamKeys (RFC 9460 §14.3.2, RFC 9461 §5, RFC 9540 §4). */
 static const cdns__mnem_t cdns__svckeys[] = {
-	{0, "mandatory"}, {1, "alpn"},    {2, "no-default-alpn"}, {3, "port"},  {4, "ipv4hint"},
-	{5, "ech"},       {6, "ipv6hint"}, {7, "dohpath"},        {8, "ohttp"}, {0, NULL},
+    {0, "mandatory"}, {1, "alpn"},     {2, "no-default-alpn"}, {3, "port"},  {4, "ipv4hint"},
+    {5, "ech"},       {6, "ipv6hint"}, {7, "dohpath"},         {8, "ohttp"}, {0, NULL},
 };
 
 enum {
@@ -402,7 +395,7 @@ typedef struct cdns__pctx {
 } cdns__pctx_t;
 
 __attribute__((format(printf, 3, 4))) static int cdns__perr(cdns__pctx_t *pc, size_t off,
-							     const char *fmt, ...)
+                                                            const char *fmt, ...)
 {
 	if (pc->err == NULL)
 		return CDNS_ESYNTAX;
@@ -640,16 +633,16 @@ static int cdns__stream_add(cdns__pctx_t *pc, cdns__stream_t *st, const cdns__to
 	for (size_t i = 0; i < t->n; i++) {
 		if (st->done)
 			return cdns__perr(pc, t->off, "data after base64 padding in '%s'",
-					  CDNS__SHOW(*t));
+			                  CDNS__SHOW(*t));
 		st->q[st->qn++] = t->s[i];
 		if (st->qn < qsize)
 			continue;
 		uint8_t b[3];
 		int n = st->b64 ? cdns_base64_decode(st->q, 4, b, sizeof(b))
-				: cdns_hex_decode(st->q, 2, b, sizeof(b));
+		                : cdns_hex_decode(st->q, 2, b, sizeof(b));
 		if (n < 0)
 			return cdns__perr(pc, t->off, "invalid %s '%s'", st->b64 ? "base64" : "hex",
-					  CDNS__SHOW(*t));
+			                  CDNS__SHOW(*t));
 		if (st->b64 && st->q[3] == '=')
 			st->done = true;
 		st->qn = 0;
@@ -663,8 +656,9 @@ static int cdns__stream_add(cdns__pctx_t *pc, cdns__stream_t *st, const cdns__to
 static int cdns__stream_end(cdns__pctx_t *pc, cdns__stream_t *st, size_t off)
 {
 	if (st->qn != 0)
-		return cdns__perr(pc, off, "%s", st->b64 ? "base64 length is not a multiple of 4"
-						       : "odd number of hex digits");
+		return cdns__perr(pc, off, "%s",
+		                  st->b64 ? "base64 length is not a multiple of 4"
+		                          : "odd number of hex digits");
 	return 0;
 }
 
@@ -697,10 +691,15 @@ typedef struct cdns__wctx {
 	char *out;
 	size_t cap, len;
 	bool full;
+	bool sep; /* a blank is due before the next output (fields that print nothing drop it) */
 } cdns__wctx_t;
 
 static void cdns__put(cdns__wctx_t *w, const char *s, size_t n)
 {
+	if (w->sep && n > 0) {
+		w->sep = false;
+		cdns__put(w, " ", 1);
+	}
 	if (w->full || n + 1 > w->cap - w->len) {
 		w->full = true;
 		return;
@@ -715,8 +714,7 @@ static void cdns__putc(cdns__wctx_t *w, char c)
 	cdns__put(w, &c, 1);
 }
 
-__attribute__((format(printf, 2, 3))) static void cdns__putf(cdns__wctx_t *w, const char *fmt,
-							      ...)
+__attribute__((format(printf, 2, 3))) static void cdns__putf(cdns__wctx_t *w, const char *fmt, ...)
 {
 	char buf[64];
 	va_list ap;
@@ -730,8 +728,12 @@ __attribute__((format(printf, 2, 3))) static void cdns__putf(cdns__wctx_t *w, co
 
 /* Encode straight into the output with one of the cdns_*_encode functions. */
 static void cdns__put_enc(cdns__wctx_t *w, int (*enc)(const uint8_t *, size_t, char *, size_t),
-			  const uint8_t *p, size_t n)
+                          const uint8_t *p, size_t n)
 {
+	if (n > 0 && w->sep) {
+		w->sep = false;
+		cdns__put(w, " ", 1);
+	}
 	if (w->full)
 		return;
 	int r = enc(p, n, w->out + w->len, w->cap - w->len);
@@ -765,6 +767,10 @@ static void cdns__put_str(cdns__wctx_t *w, const uint8_t *p, size_t n)
 
 static void cdns__put_name(cdns__wctx_t *w, const uint8_t *name)
 {
+	if (w->sep) {
+		w->sep = false;
+		cdns__put(w, " ", 1);
+	}
 	if (w->full)
 		return;
 	int r = cdns_name_to_text(name, w->out + w->len, w->cap - w->len);
@@ -784,8 +790,8 @@ typedef struct cdns__kind {
 	int (*parse)(cdns__pctx_t *pc);
 	int (*measure)(const uint8_t *rd, size_t rdlen, size_t pos);
 	int (*print)(cdns__wctx_t *w, const uint8_t *rd, size_t pos, size_t flen);
-	uint8_t width;               /* integer kinds: 1, 2, 4 */
-	const cdns__mnem_t *mnem;    /* integer kinds: accepted mnemonics */
+	uint8_t width;            /* integer kinds: 1, 2, 4 */
+	const cdns__mnem_t *mnem; /* integer kinds: accepted mnemonics */
 } cdns__kind_t;
 
 static const cdns__kind_t cdns__kinds[CDNS__K_COUNT];
@@ -803,9 +809,8 @@ static int cdns__name_error(cdns__pctx_t *pc, const cdns__tok_t *t, int r)
 	switch (r) {
 	case CDNS_ELABEL:
 		return cdns__perr(pc, t->off, "label longer than 63 octets in '%s'",
-				  CDNS__SHOW(*t));
-	case CDNS_ENAMELEN:
-		return cdns__perr(pc, t->off, "name longer than 255 octets");
+		                  CDNS__SHOW(*t));
+	case CDNS_ENAMELEN: return cdns__perr(pc, t->off, "name longer than 255 octets");
 	case CDNS_EINVAL:
 		return cdns__perr(pc, t->off, "relative name '%s' and no origin", CDNS__SHOW(*t));
 	default: return cdns__perr(pc, t->off, "invalid name '%s'", CDNS__SHOW(*t));
@@ -1007,8 +1012,8 @@ static int cdns__p_time(cdns__pctx_t *pc)
 		if (cdns__uint(t.s, 14, ~(uint64_t)0, &x) < 0)
 			return cdns__perr(pc, t.off, "'%s' is not a time", CDNS__SHOW(t));
 		unsigned y = (unsigned)(x / 10000000000ULL), mo = (unsigned)(x / 100000000 % 100),
-			 d = (unsigned)(x / 1000000 % 100), h = (unsigned)(x / 10000 % 100),
-			 mi = (unsigned)(x / 100 % 100), s = (unsigned)(x % 100);
+		         d = (unsigned)(x / 1000000 % 100), h = (unsigned)(x / 10000 % 100),
+		         mi = (unsigned)(x / 100 % 100), s = (unsigned)(x % 100);
 		if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > cdns__mdays(y, mo - 1) ||
 		    h > 23 || mi > 59 || s > 59)
 			return cdns__perr(pc, t.off, "'%s' is not a valid time", CDNS__SHOW(t));
@@ -1047,7 +1052,7 @@ static int cdns__w_time(cdns__wctx_t *w, const uint8_t *rd, size_t pos, size_t f
 		m++;
 	}
 	cdns__putf(w, "%04u%02u%02u%02u%02u%02u", y, m + 1, (unsigned)days + 1,
-		   (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
+	           (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
 	return 0;
 }
 
@@ -1102,7 +1107,7 @@ static int cdns__p_addr(cdns__pctx_t *pc, int af)
 		return r;
 	if (!cdns__ip(af, t.s, t.n, a))
 		return cdns__perr(pc, t.off, "invalid %s address '%s'",
-				  af == AF_INET ? "IPv4" : "IPv6", CDNS__SHOW(t));
+		                  af == AF_INET ? "IPv4" : "IPv6", CDNS__SHOW(t));
 	return cdns__emit(pc, a, af == AF_INET ? 4 : 16, t.off);
 }
 
@@ -1150,11 +1155,12 @@ static int cdns__p_eui(cdns__pctx_t *pc, size_t octets)
 		return r;
 	if (t.n != octets * 3 - 1)
 		return cdns__perr(pc, t.off, "invalid EUI-%zu address '%s'", octets * 8,
-				  CDNS__SHOW(t));
+		                  CDNS__SHOW(t));
 	for (size_t i = 0; i < octets; i++) {
-		if ((i > 0 && t.s[3 * i - 1] != '-') || cdns_hex_decode(t.s + 3 * i, 2, a + i, 1) != 1)
+		if ((i > 0 && t.s[3 * i - 1] != '-') ||
+		    cdns_hex_decode(t.s + 3 * i, 2, a + i, 1) != 1)
 			return cdns__perr(pc, t.off, "invalid EUI-%zu address '%s'", octets * 8,
-					  CDNS__SHOW(t));
+			                  CDNS__SHOW(t));
 	}
 	return cdns__emit(pc, a, octets, t.off);
 }
@@ -1269,7 +1275,7 @@ static int cdns__p_caatag(cdns__pctx_t *pc)
 	for (size_t i = 0; i < t.n; i++)
 		if (!cdns__isalnum(t.s[i]))
 			return cdns__perr(pc, t.off, "invalid tag '%s': letters and digits only",
-					  CDNS__SHOW(t));
+			                  CDNS__SHOW(t));
 	r = cdns__emit8(pc, (uint8_t)t.n, t.off);
 	return r < 0 ? r : cdns__emit(pc, t.s, t.n, t.off);
 }
@@ -1422,7 +1428,7 @@ static int cdns__p_b64u16(cdns__pctx_t *pc)
 		return r;
 	if (pc->wlen - start != len)
 		return cdns__perr(pc, t.off, "%zu octets of base64, length says %u",
-				  pc->wlen - start, (unsigned)len);
+		                  pc->wlen - start, (unsigned)len);
 	return 0;
 }
 
@@ -1534,7 +1540,7 @@ static int cdns__p_nxtbitmap(cdns__pctx_t *pc)
 			return cdns__perr(pc, t.off, "unknown type '%s'", CDNS__SHOW(t));
 		if (type == 0 || type > 127)
 			return cdns__perr(pc, t.off, "type '%s' out of range 1..127",
-					  CDNS__SHOW(t));
+			                  CDNS__SHOW(t));
 		bm[type >> 3] |= (uint8_t)(0x80 >> (type & 7));
 		if (used <= (size_t)(type >> 3))
 			used = (size_t)(type >> 3) + 1;
@@ -1634,8 +1640,8 @@ static int cdns__svc_check(const uint8_t *p, size_t n, const char **why, unsigne
 				if (j > 0 && k <= cdns_get16(v + j - 2)) {
 					*bad = k;
 					*why = k == cdns_get16(v + j - 2)
-						       ? "duplicate key in mandatory"
-						       : "mandatory keys out of order";
+					           ? "duplicate key in mandatory"
+					           : "mandatory keys out of order";
 					return CDNS_EFORMAT;
 				}
 			}
@@ -1684,9 +1690,7 @@ static int cdns__svc_check(const uint8_t *p, size_t n, const char **why, unsigne
 				return CDNS_EFORMAT;
 			}
 			break;
-		case CDNS__SVC_INVALID:
-			*why = "key65535 is reserved";
-			return CDNS_EFORMAT;
+		case CDNS__SVC_INVALID: *why = "key65535 is reserved"; return CDNS_EFORMAT;
 		default: break;
 		}
 		i += 4 + len;
@@ -1741,7 +1745,7 @@ static long cdns__item(cdns__dec_t *d, bool escapes, bool *last, uint8_t *buf, s
 /* The value of one SvcParam from its text (already split from "key="), appended to the
  * output. */
 static int cdns__p_svcvalue(cdns__pctx_t *pc, const cdns__tok_t *t, unsigned key, const char *v,
-			    size_t vn, bool has_value)
+                            size_t vn, bool has_value)
 {
 	cdns__dec_t d = {v, vn, 0};
 	bool last = false;
@@ -1778,7 +1782,7 @@ static int cdns__p_svcvalue(cdns__pctx_t *pc, const cdns__tok_t *t, unsigned key
 			long k = cdns__svckey((const char *)item, (size_t)n);
 			if (k < 0)
 				return cdns__perr(pc, t->off, "unknown key '%s' in mandatory",
-						  cdns__show((const char *)item, (size_t)n).s);
+				                  cdns__show((const char *)item, (size_t)n).s);
 			if (k == CDNS__SVC_MANDATORY)
 				return cdns__perr(pc, t->off, "mandatory must not list itself");
 			/* Insert in order (§8: sorted on the wire). */
@@ -1787,7 +1791,7 @@ static int cdns__p_svcvalue(cdns__pctx_t *pc, const cdns__tok_t *t, unsigned key
 				at += 2;
 			if (at < pc->wlen && cdns_get16(pc->out + at) == k)
 				return cdns__perr(pc, t->off, "duplicate key '%s' in mandatory",
-						  cdns__show((const char *)item, (size_t)n).s);
+				                  cdns__show((const char *)item, (size_t)n).s);
 			r = cdns__room(pc, 2, t->off);
 			if (r < 0)
 				return r;
@@ -1820,8 +1824,8 @@ static int cdns__p_svcvalue(cdns__pctx_t *pc, const cdns__tok_t *t, unsigned key
 			uint8_t a[16];
 			if (!cdns__ip(af, (const char *)item, (size_t)n, a))
 				return cdns__perr(pc, t->off, "invalid %s address '%s'",
-						  af == AF_INET ? "IPv4" : "IPv6",
-						  cdns__show((const char *)item, (size_t)n).s);
+				                  af == AF_INET ? "IPv4" : "IPv6",
+				                  cdns__show((const char *)item, (size_t)n).s);
 			r = cdns__emit(pc, a, af == AF_INET ? 4 : 16, t->off);
 			if (r < 0)
 				return r;
@@ -1840,7 +1844,7 @@ static int cdns__p_svcvalue(cdns__pctx_t *pc, const cdns__tok_t *t, unsigned key
 				return r;
 			if (r < 0)
 				return cdns__perr(pc, t->off, "invalid base64 in '%s'",
-						  CDNS__SHOW(*t));
+				                  CDNS__SHOW(*t));
 		}
 		return cdns__stream_end(pc, &st, t->off);
 	}
@@ -1879,8 +1883,7 @@ static int cdns__p_svcparams(cdns__pctx_t *pc)
 		if (key == -2)
 			return cdns__perr(pc, t.off, "key65535 is reserved");
 		if (key < 0)
-			return cdns__perr(pc, t.off, "unknown key '%s'",
-					  cdns__show(t.s, eq).s);
+			return cdns__perr(pc, t.off, "unknown key '%s'", cdns__show(t.s, eq).s);
 		if (first == pc->len)
 			first = t.off;
 
@@ -1890,7 +1893,7 @@ static int cdns__p_svcparams(cdns__pctx_t *pc)
 			return r;
 		bool has_value = eq < t.n;
 		r = cdns__p_svcvalue(pc, &t, (unsigned)key, t.s + eq + has_value,
-				     t.n - eq - has_value, has_value);
+		                     t.n - eq - has_value, has_value);
 		if (r < 0)
 			return r;
 		size_t pe = pc->wlen;
@@ -1918,7 +1921,7 @@ static int cdns__p_svcparams(cdns__pctx_t *pc)
 	unsigned bad;
 	if (cdns__svc_check(pc->out + start, pc->wlen - start, &why, &bad) < 0) {
 		char k[16];
-		cdns__wctx_t kw = {k, sizeof(k), 0, false};
+		cdns__wctx_t kw = {k, sizeof(k), 0, false, false};
 		cdns__put_svckey(&kw, (uint16_t)bad);
 		return cdns__perr(pc, first, "%s: '%s'", why, k);
 	}
@@ -1997,7 +2000,7 @@ static int cdns__w_svcparams(cdns__wctx_t *w, const uint8_t *rd, size_t pos, siz
 /* --- LOC (RFC 1876 §2, §3) --- */
 
 #define CDNS__LOC_EQUATOR 2147483648u /* 2^31: latitude 0, longitude 0 */
-#define CDNS__LOC_ALT0 10000000u      /* altitude 0 is 100000 m above the base, in cm */
+#define CDNS__LOC_ALT0    10000000u   /* altitude 0 is 100000 m above the base, in cm */
 
 /* One of siz/hp/vp in centimetres as mantissa and power of ten: the largest exponent whose
  * mantissa is not 0 (the value is truncated to one significant digit). */
@@ -2028,20 +2031,22 @@ static int cdns__p_loc_angle(cdns__pctx_t *pc, unsigned maxdeg, char pos, char n
 		r = cdns__need(pc, &t);
 		if (r < 0)
 			return r;
-		if (i > 0 && t.n == 1 && (t.s[0] == pos || t.s[0] == neg || t.s[0] == pos + 32 ||
-					  t.s[0] == neg + 32))
+		if (i > 0 && t.n == 1 &&
+		    (t.s[0] == pos || t.s[0] == neg || t.s[0] == pos + 32 || t.s[0] == neg + 32))
 			break;
 		if (i == 3)
 			return cdns__perr(pc, t.off, "expected %c or %c, got '%s'", pos, neg,
-					  CDNS__SHOW(t));
+			                  CDNS__SHOW(t));
 		if (i < 2)
 			r = cdns__uint(t.s, t.n, i == 0 ? maxdeg : 59, &part[i]);
 		else
 			r = cdns__fixed(t.s, t.n, 3, 59999, &part[i]);
 		if (r < 0)
 			return cdns__perr(pc, t.off, "invalid %s '%s'",
-					  i == 0 ? "degrees" : i == 1 ? "minutes" : "seconds",
-					  CDNS__SHOW(t));
+			                  i == 0   ? "degrees"
+			                  : i == 1 ? "minutes"
+			                           : "seconds",
+			                  CDNS__SHOW(t));
 	}
 	uint64_t ms = (part[0] * 3600 + part[1] * 60) * 1000 + part[2];
 	if (ms > (uint64_t)maxdeg * 3600000)
@@ -2053,7 +2058,7 @@ static int cdns__p_loc_angle(cdns__pctx_t *pc, unsigned maxdeg, char pos, char n
 
 /* Metres with at most two decimals and an optional "m", into centimetres. */
 static int cdns__p_loc_metres(cdns__pctx_t *pc, const cdns__tok_t *t, bool sign, uint64_t max,
-			      int64_t *cm)
+                              int64_t *cm)
 {
 	const char *s = t->s;
 	size_t n = t->n;
@@ -2138,8 +2143,8 @@ static void cdns__put_loc_angle(cdns__wctx_t *w, uint32_t v, char pos, char neg)
 	uint32_t d = v >= CDNS__LOC_EQUATOR ? v - CDNS__LOC_EQUATOR : CDNS__LOC_EQUATOR - v;
 
 	cdns__putf(w, "%u %u %u.%03u %c", (unsigned)(d / 3600000), (unsigned)(d / 60000 % 60),
-		   (unsigned)(d / 1000 % 60), (unsigned)(d % 1000),
-		   v >= CDNS__LOC_EQUATOR ? pos : neg);
+	           (unsigned)(d / 1000 % 60), (unsigned)(d % 1000),
+	           v >= CDNS__LOC_EQUATOR ? pos : neg);
 }
 
 static void cdns__put_loc_cm(cdns__wctx_t *w, uint64_t cm)
@@ -2148,7 +2153,7 @@ static void cdns__put_loc_cm(cdns__wctx_t *w, uint64_t cm)
 		cdns__putf(w, "%llum", (unsigned long long)(cm / 100));
 	else
 		cdns__putf(w, "%llu.%02llum", (unsigned long long)(cm / 100),
-			   (unsigned long long)(cm % 100));
+		           (unsigned long long)(cm % 100));
 }
 
 static int cdns__w_loc(cdns__wctx_t *w, const uint8_t *rd, size_t pos, size_t flen)
@@ -2157,13 +2162,17 @@ static int cdns__w_loc(cdns__wctx_t *w, const uint8_t *rd, size_t pos, size_t fl
 
 	if (p[0] != 0)
 		return 1;
+	/* 0 x 10^e with e > 0 means 0 but would come back as 0x00: keep those octets. */
+	for (unsigned i = 1; i <= 3; i++)
+		if ((p[i] >> 4) == 0 && (p[i] & 15) != 0)
+			return 1;
 	cdns__put_loc_angle(w, cdns_get32(p + 4), 'N', 'S');
 	cdns__putc(w, ' ');
 	cdns__put_loc_angle(w, cdns_get32(p + 8), 'E', 'W');
 	int64_t alt = (int64_t)cdns_get32(p + 12) - CDNS__LOC_ALT0;
 	uint64_t a = (uint64_t)(alt < 0 ? -alt : alt);
 	cdns__putf(w, " %s%llu.%02llum", alt < 0 ? "-" : "", (unsigned long long)(a / 100),
-		   (unsigned long long)(a % 100));
+	           (unsigned long long)(a % 100));
 	for (unsigned i = 1; i <= 3; i++) {
 		uint64_t cm = p[i] >> 4;
 		for (unsigned e = 0; e < (p[i] & 15u); e++)
@@ -2187,7 +2196,7 @@ static int cdns__p_gateway(cdns__pctx_t *pc)
 	case 0:
 		if (t.n != 1 || t.s[0] != '.')
 			return cdns__perr(pc, t.off, "gateway type 0 needs '.', got '%s'",
-					  CDNS__SHOW(t));
+			                  CDNS__SHOW(t));
 		return 0;
 	case 1:
 	case 2: {
@@ -2195,12 +2204,11 @@ static int cdns__p_gateway(cdns__pctx_t *pc)
 		int af = pc->out[1] == 1 ? AF_INET : AF_INET6;
 		if (!cdns__ip(af, t.s, t.n, a))
 			return cdns__perr(pc, t.off, "invalid %s address '%s'",
-					  af == AF_INET ? "IPv4" : "IPv6", CDNS__SHOW(t));
+			                  af == AF_INET ? "IPv4" : "IPv6", CDNS__SHOW(t));
 		return cdns__emit(pc, a, af == AF_INET ? 4 : 16, t.off);
 	}
 	case 3: return cdns__parse_name_tok(pc, &t);
-	default:
-		return cdns__perr(pc, t.off, "unknown gateway type %u", pc->out[1]);
+	default: return cdns__perr(pc, t.off, "unknown gateway type %u", pc->out[1]);
 	}
 }
 
@@ -2252,7 +2260,7 @@ static int cdns__p_a6suffix(cdns__pctx_t *pc)
 	for (unsigned b = 0; b < plen; b++)
 		if (a[b / 8] & (0x80 >> (b % 8)))
 			return cdns__perr(pc, t.off, "'%s' has bits set in the first %u",
-					  CDNS__SHOW(t), plen);
+			                  CDNS__SHOW(t), plen);
 	size_t n = cdns__a6_suffix_len(plen);
 	return cdns__emit(pc, a + 16 - n, n, t.off);
 }
@@ -2327,38 +2335,38 @@ static int cdns__w_none(cdns__wctx_t *w, const uint8_t *rd, size_t pos, size_t f
 /* ---------------------------------------------------------------------------------------- */
 
 static const cdns__kind_t cdns__kinds[CDNS__K_COUNT] = {
-	[CDNS__K_NAME] = {cdns__p_name, cdns__m_name, cdns__w_name, 0, NULL},
-	[CDNS__K_U8] = {cdns__p_U8, cdns__m_1, cdns__w_u8, 1, NULL},
-	[CDNS__K_U16] = {cdns__p_U16, cdns__m_2, cdns__w_u16, 2, NULL},
-	[CDNS__K_U32] = {cdns__p_U32, cdns__m_4, cdns__w_u32, 4, NULL},
-	[CDNS__K_ALG] = {cdns__p_ALG, cdns__m_1, cdns__w_u8, 1, cdns__algs},
-	[CDNS__K_CERTTYPE] = {cdns__p_CERTTYPE, cdns__m_2, cdns__w_u16, 2, cdns__certtypes},
-	[CDNS__K_RCODE] = {cdns__p_RCODE, cdns__m_2, cdns__w_rcode, 2, cdns__rcodes},
-	[CDNS__K_TYPE] = {cdns__p_type, cdns__m_2, cdns__w_type, 0, NULL},
-	[CDNS__K_TIME] = {cdns__p_time, cdns__m_4, cdns__w_time, 0, NULL},
-	[CDNS__K_TIME48] = {cdns__p_time48, cdns__m_6, cdns__w_time48, 0, NULL},
-	[CDNS__K_A] = {cdns__p_a, cdns__m_4, cdns__w_a, 0, NULL},
-	[CDNS__K_AAAA] = {cdns__p_aaaa, cdns__m_16, cdns__w_aaaa, 0, NULL},
-	[CDNS__K_EUI48] = {cdns__p_eui48, cdns__m_6, cdns__w_eui, 0, NULL},
-	[CDNS__K_EUI64] = {cdns__p_eui64, cdns__m_8, cdns__w_eui, 0, NULL},
-	[CDNS__K_STR] = {cdns__p_str, cdns__m_str, cdns__w_str, 0, NULL},
-	[CDNS__K_STRS] = {cdns__p_strs, cdns__m_strs, cdns__w_strs, 0, NULL},
-	[CDNS__K_RAWSTR] = {cdns__p_rawstr, cdns__m_rest, cdns__w_rawstr, 0, NULL},
-	[CDNS__K_CAATAG] = {cdns__p_caatag, cdns__m_caatag, cdns__w_caatag, 0, NULL},
-	[CDNS__K_B64] = {cdns__p_b64, cdns__m_rest, cdns__w_b64, 0, NULL},
-	[CDNS__K_B64_OPT] = {cdns__p_b64opt, cdns__m_rest, cdns__w_b64opt, 0, NULL},
-	[CDNS__K_HEX] = {cdns__p_hex, cdns__m_rest, cdns__w_hex, 0, NULL},
-	[CDNS__K_SALT] = {cdns__p_salt, cdns__m_str, cdns__w_salt, 0, NULL},
-	[CDNS__K_B32] = {cdns__p_b32, cdns__m_b32, cdns__w_b32, 0, NULL},
-	[CDNS__K_B64_U16] = {cdns__p_b64u16, cdns__m_b64u16, cdns__w_b64u16, 0, NULL},
-	[CDNS__K_BITMAP] = {cdns__p_bitmap, cdns__m_bitmap, cdns__w_bitmap, 0, NULL},
-	[CDNS__K_NXTBITMAP] = {cdns__p_nxtbitmap, cdns__m_nxtbitmap, cdns__w_nxtbitmap, 0, NULL},
-	[CDNS__K_SVCPARAMS] = {cdns__p_svcparams, cdns__m_svcparams, cdns__w_svcparams, 0, NULL},
-	[CDNS__K_LOC] = {cdns__p_loc, cdns__m_loc, cdns__w_loc, 0, NULL},
-	[CDNS__K_GATEWAY] = {cdns__p_gateway, cdns__m_gateway, cdns__w_gateway, 0, NULL},
-	[CDNS__K_A6SUFFIX] = {cdns__p_a6suffix, cdns__m_a6suffix, cdns__w_a6suffix, 0, NULL},
-	[CDNS__K_A6PREFIX] = {cdns__p_a6prefix, cdns__m_a6prefix, cdns__w_a6prefix, 0, NULL},
-	[CDNS__K_OPTIONS] = {cdns__p_options, cdns__m_options, cdns__w_none, 0, NULL},
+    [CDNS__K_NAME] = {cdns__p_name, cdns__m_name, cdns__w_name, 0, NULL},
+    [CDNS__K_U8] = {cdns__p_U8, cdns__m_1, cdns__w_u8, 1, NULL},
+    [CDNS__K_U16] = {cdns__p_U16, cdns__m_2, cdns__w_u16, 2, NULL},
+    [CDNS__K_U32] = {cdns__p_U32, cdns__m_4, cdns__w_u32, 4, NULL},
+    [CDNS__K_ALG] = {cdns__p_ALG, cdns__m_1, cdns__w_u8, 1, cdns__algs},
+    [CDNS__K_CERTTYPE] = {cdns__p_CERTTYPE, cdns__m_2, cdns__w_u16, 2, cdns__certtypes},
+    [CDNS__K_RCODE] = {cdns__p_RCODE, cdns__m_2, cdns__w_rcode, 2, cdns__rcodes},
+    [CDNS__K_TYPE] = {cdns__p_type, cdns__m_2, cdns__w_type, 0, NULL},
+    [CDNS__K_TIME] = {cdns__p_time, cdns__m_4, cdns__w_time, 0, NULL},
+    [CDNS__K_TIME48] = {cdns__p_time48, cdns__m_6, cdns__w_time48, 0, NULL},
+    [CDNS__K_A] = {cdns__p_a, cdns__m_4, cdns__w_a, 0, NULL},
+    [CDNS__K_AAAA] = {cdns__p_aaaa, cdns__m_16, cdns__w_aaaa, 0, NULL},
+    [CDNS__K_EUI48] = {cdns__p_eui48, cdns__m_6, cdns__w_eui, 0, NULL},
+    [CDNS__K_EUI64] = {cdns__p_eui64, cdns__m_8, cdns__w_eui, 0, NULL},
+    [CDNS__K_STR] = {cdns__p_str, cdns__m_str, cdns__w_str, 0, NULL},
+    [CDNS__K_STRS] = {cdns__p_strs, cdns__m_strs, cdns__w_strs, 0, NULL},
+    [CDNS__K_RAWSTR] = {cdns__p_rawstr, cdns__m_rest, cdns__w_rawstr, 0, NULL},
+    [CDNS__K_CAATAG] = {cdns__p_caatag, cdns__m_caatag, cdns__w_caatag, 0, NULL},
+    [CDNS__K_B64] = {cdns__p_b64, cdns__m_rest, cdns__w_b64, 0, NULL},
+    [CDNS__K_B64_OPT] = {cdns__p_b64opt, cdns__m_rest, cdns__w_b64opt, 0, NULL},
+    [CDNS__K_HEX] = {cdns__p_hex, cdns__m_rest, cdns__w_hex, 0, NULL},
+    [CDNS__K_SALT] = {cdns__p_salt, cdns__m_str, cdns__w_salt, 0, NULL},
+    [CDNS__K_B32] = {cdns__p_b32, cdns__m_b32, cdns__w_b32, 0, NULL},
+    [CDNS__K_B64_U16] = {cdns__p_b64u16, cdns__m_b64u16, cdns__w_b64u16, 0, NULL},
+    [CDNS__K_BITMAP] = {cdns__p_bitmap, cdns__m_bitmap, cdns__w_bitmap, 0, NULL},
+    [CDNS__K_NXTBITMAP] = {cdns__p_nxtbitmap, cdns__m_nxtbitmap, cdns__w_nxtbitmap, 0, NULL},
+    [CDNS__K_SVCPARAMS] = {cdns__p_svcparams, cdns__m_svcparams, cdns__w_svcparams, 0, NULL},
+    [CDNS__K_LOC] = {cdns__p_loc, cdns__m_loc, cdns__w_loc, 0, NULL},
+    [CDNS__K_GATEWAY] = {cdns__p_gateway, cdns__m_gateway, cdns__w_gateway, 0, NULL},
+    [CDNS__K_A6SUFFIX] = {cdns__p_a6suffix, cdns__m_a6suffix, cdns__w_a6suffix, 0, NULL},
+    [CDNS__K_A6PREFIX] = {cdns__p_a6prefix, cdns__m_a6prefix, cdns__w_a6prefix, 0, NULL},
+    [CDNS__K_OPTIONS] = {cdns__p_options, cdns__m_options, cdns__w_none, 0, NULL},
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -2398,7 +2406,7 @@ static int cdns__parse_generic(cdns__pctx_t *pc, const cdns__layout_t *l)
 		return r;
 	if (pc->wlen != len)
 		return cdns__perr(pc, lenoff, "length %u but %zu octets of hex", (unsigned)len,
-				  pc->wlen);
+		                  pc->wlen);
 	/* Known types must still be well-formed. */
 	if (l != NULL && cdns__check(l, pc->out, pc->wlen) < 0)
 		return cdns__perr(pc, lenoff, "RDATA is not valid for the type");
@@ -2408,18 +2416,17 @@ static int cdns__parse_generic(cdns__pctx_t *pc, const cdns__layout_t *l)
 /* libclouddns is compiled with -fvisibility=hidden: what follows is public API. */
 #pragma GCC visibility push(default)
 
-int cdns_rdata_from_text(uint16_t type, const char *text, size_t len,
-				      const uint8_t *origin, uint8_t *out, size_t cap,
-				      cdns_text_err_t *err)
+int cdns_rdata_from_text(uint16_t type, const char *text, size_t len, const uint8_t *origin,
+                         uint8_t *out, size_t cap, cdns_text_err_t *err)
 {
 	cdns__pctx_t pc = {
-		.text = text,
-		.len = text != NULL ? len : 0,
-		.origin = origin,
-		.out = out,
-		.cap = out != NULL ? cap : 0,
-		.err = err,
-		.type = type,
+	    .text = text,
+	    .len = text != NULL ? len : 0,
+	    .origin = origin,
+	    .out = out,
+	    .cap = out != NULL ? cap : 0,
+	    .err = err,
+	    .type = type,
 	};
 	const cdns__layout_t *l = cdns__layout(type);
 	cdns__tok_t t;
@@ -2454,7 +2461,7 @@ int cdns_rdata_from_text(uint16_t type, const char *text, size_t len,
 		if (r < 0)
 			return r;
 		return cdns__perr(&pc, t.off, "unexpected '%s' after the last field",
-				  CDNS__SHOW(t));
+		                  CDNS__SHOW(t));
 	}
 	return (int)pc.wlen;
 }
@@ -2468,10 +2475,9 @@ static void cdns__put_generic(cdns__wctx_t *w, const uint8_t *rd, size_t rdlen)
 	}
 }
 
-int cdns_rdata_to_text(uint16_t type, const uint8_t *rdata, size_t rdlen, char *out,
-				    size_t outlen)
+int cdns_rdata_to_text(uint16_t type, const uint8_t *rdata, size_t rdlen, char *out, size_t outlen)
 {
-	cdns__wctx_t w = {out, outlen, 0, false};
+	cdns__wctx_t w = {out, outlen, 0, false, false};
 	const cdns__layout_t *l = cdns__layout(type);
 
 	if (outlen == 0)
@@ -2483,18 +2489,11 @@ int cdns_rdata_to_text(uint16_t type, const uint8_t *rdata, size_t rdlen, char *
 		for (unsigned i = 0; i < CDNS__MAXFIELDS && l->f[i].kind != CDNS__K_END; i++) {
 			const cdns__kind_t *k = &cdns__kinds[l->f[i].kind];
 			size_t flen = (size_t)k->measure(rdata, rdlen, pos);
-			size_t mark = w.len;
-			if (i > 0)
-				cdns__putc(&w, ' ');
-			size_t before = w.len;
+			/* A field that prints nothing (an absent optional part) takes no blank. */
+			w.sep = i > 0;
 			if (k->print(&w, rdata, pos, flen) != 0) {
 				generic = true;
 				break;
-			}
-			/* A field that printed nothing (an absent optional part) takes no blank. */
-			if (w.len == before && !w.full) {
-				w.len = mark;
-				out[w.len] = '\0';
 			}
 			pos += flen;
 		}
@@ -2502,6 +2501,7 @@ int cdns_rdata_to_text(uint16_t type, const uint8_t *rdata, size_t rdlen, char *
 			return w.full ? CDNS_ESPACE : (int)w.len;
 		w.len = 0;
 		w.full = false;
+		w.sep = false;
 		out[0] = '\0';
 	}
 	cdns__put_generic(&w, rdata, rdlen);
