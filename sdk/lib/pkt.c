@@ -27,9 +27,8 @@ static inline uint8_t cdns__lc(uint8_t c)
 	return (uint8_t)((unsigned)c - (unsigned)'A' < 26u ? c + 32 : c);
 }
 
-/* Hash of every suffix of a name (case-folded), from the right, so that one pass serves all suffixes:
- * h[i] covers labels i..n-1 plus the root. Fills off[] with the label offsets; returns n. */
-static unsigned cdns__suffix_hashes(const uint8_t *name, uint8_t *off, uint16_t *h)
+/* Label offsets of a trusted name; returns the label count. */
+static unsigned cdns__labels(const uint8_t *name, uint8_t *off)
 {
 	unsigned n = 0;
 	size_t pos = 0;
@@ -38,44 +37,41 @@ static unsigned cdns__suffix_hashes(const uint8_t *name, uint8_t *off, uint16_t 
 		off[n++] = (uint8_t)pos;
 		pos += (size_t)name[pos] + 1;
 	}
-	uint32_t x = 2166136261u;
-	for (unsigned i = n; i-- > 0;) {
-		const uint8_t *l = name + off[i];
-		for (unsigned j = 0; j <= l[0]; j++) {
-			x ^= cdns__lc(l[j]);
-			x *= 16777619u;
-		}
-		h[i] = (uint16_t)(x ^ (x >> 16));
-	}
 	return n;
 }
 
-/* Is the (possibly compressed) name written at wire[off] the uncompressed name s, ignoring
- * ASCII case? Only names this builder wrote are looked at, so they are well formed and their
- * pointers go backwards. */
-static bool cdns__same_name(const uint8_t *wire, size_t off, const uint8_t *s)
-{
-	for (;;) {
-		while (wire[off] >= 0xc0)
-			off = ((size_t)(wire[off] & 0x3f) << 8) | wire[off + 1];
-		uint8_t l = wire[off];
-		if (l != *s)
-			return false;
-		if (l == 0)
-			return true;
-		for (unsigned i = 1; i <= l; i++)
-			if (cdns__lc(wire[off + i]) != cdns__lc(s[i]))
-				return false;
-		off += (size_t)l + 1;
-		s += l + 1;
-	}
-}
+/* "The rest is the root label" for cdns__find(). */
+#define CDNS__REST_ROOT ((size_t)-1)
 
-static int cdns__find(const cdns_pkt_t *p, const uint8_t *s, uint16_t h)
+/* Find a remembered name made of label l (ASCII case ignored) followed by the name written
+ * at offset rest (or by the root label). Remembered offsets are always literal labels this
+ * builder wrote, and what follows such a label is the next label, a pointer to a remembered
+ * name, or the root; so comparing one label and one offset is enough, however long the
+ * name. Returns the offset or -1. */
+static int cdns__find(const cdns_pkt_t *p, const uint8_t *l, size_t rest)
 {
-	for (unsigned i = 0; i < p->n_comp; i++)
-		if (p->comp_hash[i] == h && cdns__same_name(p->wire, p->comp[i], s))
-			return p->comp[i];
+	const uint8_t *w = p->wire;
+	const unsigned len = l[0];
+
+	for (unsigned i = 0; i < p->n_comp; i++) {
+		size_t e = p->comp[i];
+		if (w[e] != len)
+			continue;
+		size_t r = e + 1 + len;
+		if (rest == CDNS__REST_ROOT) {
+			if (w[r] != 0)
+				continue;
+		} else {
+			size_t t = w[r] >= 0xc0 ? ((size_t)(w[r] & 0x3f) << 8) | w[r + 1] : r;
+			if (t != rest)
+				continue;
+		}
+		unsigned k = 1;
+		while (k <= len && (w[e + k] == l[k] || cdns__lc(w[e + k]) == cdns__lc(l[k])))
+			k++;
+		if (k > len)
+			return (int)e;
+	}
 	return -1;
 }
 
@@ -86,7 +82,6 @@ static int cdns__put_name(cdns_pkt_t *p, size_t *pos, size_t end, const uint8_t 
                           bool compress)
 {
 	uint8_t off[CDNS_NAME_MAXLABELS];
-	uint16_t h[CDNS_NAME_MAXLABELS];
 	size_t at = *pos;
 
 	if (!compress) {
@@ -98,22 +93,21 @@ static int cdns__put_name(cdns_pkt_t *p, size_t *pos, size_t end, const uint8_t 
 		return 0;
 	}
 
-	unsigned n = cdns__suffix_hashes(name, off, h);
-	/* Shortest suffix first: a longer suffix can only be present if the shorter one is
-	 * (every remembered name's suffixes were remembered with it), so stop at the first
-	 * miss. */
+	unsigned n = cdns__labels(name, off);
+	/* Shortest suffix first, each one found as a label followed by the suffix found just
+	 * before; stop at the first miss. */
 	unsigned match = n;
-	int ptr = -1;
+	size_t rest = CDNS__REST_ROOT;
 	for (unsigned i = n; i-- > 0;) {
-		int o = cdns__find(p, name + off[i], h[i]);
+		int o = cdns__find(p, name + off[i], rest);
 		if (o < 0)
 			break;
 		match = i;
-		ptr = o;
+		rest = (size_t)o;
 	}
 
 	size_t literal = match < n ? off[match] : cdns_name_len(name) - 1;
-	size_t need = literal + (ptr >= 0 ? 2 : 1);
+	size_t need = literal + (match < n ? 2 : 1);
 	if (need > end - at)
 		return CDNS_ESPACE;
 	memcpy(p->wire + at, name, literal);
@@ -122,13 +116,11 @@ static int cdns__put_name(cdns_pkt_t *p, size_t *pos, size_t end, const uint8_t 
 		size_t o = at + off[i];
 		if (o > CDNS__PTR_MAX)
 			continue;
-		p->comp[p->n_comp] = (uint16_t)o;
-		p->comp_hash[p->n_comp] = h[i];
-		p->n_comp++;
+		p->comp[p->n_comp++] = (uint16_t)o;
 	}
 	at += literal;
-	if (ptr >= 0) {
-		cdns_put16(p->wire + at, (uint16_t)(0xc000 | ptr));
+	if (match < n) {
+		cdns_put16(p->wire + at, (uint16_t)(0xc000 | rest));
 		at += 2;
 	} else {
 		p->wire[at++] = 0;

@@ -27,9 +27,6 @@ typedef struct cdns_pkt {
 	uint8_t section; /* section of the last record added (CDNS_SEC_*) */
 	uint16_t n_comp;
 	uint16_t comp[CDNS_PKT_COMP_MAX]; /* offsets of names (or name suffixes) in wire */
-	/* Added: a 16-bit hash of the name at comp[i], so that a lookup compares integers and
-	 * walks the packet only on a hit. Private to pkt.c. */
-	uint16_t comp_hash[CDNS_PKT_COMP_MAX];
 } cdns_pkt_t;
 
 /* Start a message in wire (cap bytes, at least CDNS_HDR_LEN): a zeroed header, limit = cap. */
