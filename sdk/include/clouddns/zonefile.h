@@ -47,6 +47,24 @@ typedef struct cdns_zf_opts {
 	cdns_zf_warn_cb warn;       /* may be NULL */
 } cdns_zf_opts_t;
 
+/* Additions (documented behaviour of the two readers below):
+ * - Entries: a logical entry (parentheses joined, comments removed) longer than
+ *   CDNS_ZF_MAX_ENTRY octets is a syntax error; quoted strings do not span lines.
+ * - TTL of a record written without one: $TTL (RFC 2308 §4), else the last explicit TTL
+ *   (RFC 1035 §5.1, with a warning once), else opts->default_ttl, else, for the SOA, its
+ *   MINIMUM (with a warning), which then serves as $TTL. $TTL and the last TTL are not scoped
+ *   to $INCLUDEd files; $ORIGIN and the current owner are (restored after the $INCLUDE, as
+ *   BIND does; an included file starts with no current owner).
+ * - $GENERATE range lhs [ttl] [class] type rhs (BIND): "$" is the value, "${offset[,width
+ *   [,base]]}" with base d, o, x, X, n or N (nibbles, width counting the dots), "$$" and
+ *   "\$" a literal '$'. A rhs made of one quoted string is used without its quotes. Records
+ *   are generated in order and do not change the current owner.
+ * - Warnings and records get ctx, the same pointer as rr_cb.
+ * - err->file is the path/name given by the caller or, for an error inside an $INCLUDEd file,
+ *   a per-thread copy of that file's path, valid until the next read in the same thread.
+ * - rr_cb may be NULL (the file is only checked). */
+#define CDNS_ZF_MAX_ENTRY (512u * 1024u)
+
 /* Read a file. For each record calls rr_cb(ctx, rr). On a syntax error fills err (may be NULL)
  * and returns CDNS_ESYNTAX; on I/O errors CDNS_EIO (err->text has strerror); if the callback
  * stops, returns its value. Returns 0 at the end of a good file. */
