@@ -97,6 +97,11 @@ const cdns_znode_t *cdns_zone_node(const cdns_zone_t *z, size_t i);
  * cdns_name_hash(name)). NULL if absent. */
 const cdns_znode_t *cdns_zone_find(const cdns_zone_t *z, const uint8_t *name, uint32_t hash);
 
+/* Added: index of node i's parent (the name with its first label removed; every ancestor of
+ * a name in the zone is a node, ENTs included), or SIZE_MAX for the apex and out-of-range i.
+ * Parents precede their descendants (canonical order is a pre-order walk). */
+size_t cdns_zone_parent(const cdns_zone_t *z, size_t i);
+
 /* The RRset of a type at a node, or NULL. */
 const cdns_rrset_t *cdns_znode_rrset(const cdns_znode_t *n, uint16_t type);
 
@@ -122,6 +127,11 @@ cdns_zoneset_t *cdns_zoneset_new(void);
 int cdns_zoneset_add(cdns_zoneset_t *s, cdns_zone_t *z);
 /* The deepest zone whose apex is name or an ancestor of it (name lower-cased), or NULL. */
 const cdns_zone_t *cdns_zoneset_find(const cdns_zoneset_t *s, const uint8_t *name);
+/* Added: the zone that answers a query of qtype for name: cdns_zoneset_find(), except that a
+ * DS query for the apex of a zone goes to the parent zone when the set holds one (RFC 4035
+ * §3.1.4.1: the DS RRset lives on the parent side of a zone cut). */
+const cdns_zone_t *cdns_zoneset_find_qtype(const cdns_zoneset_t *s, const uint8_t *name,
+					   uint16_t qtype);
 size_t cdns_zoneset_count(const cdns_zoneset_t *s);
 const cdns_zone_t *cdns_zoneset_get(const cdns_zoneset_t *s, size_t i);
 /* The zone with exactly this apex (lower-cased), or NULL. */
