@@ -15,7 +15,7 @@ static const cdns__rdlayout_t cdns__layouts[] = {
 #define N CDNS__RDF_NAME
 #define S CDNS__RDF_CSTR
 #define R CDNS__RDF_REST
-    /* RFC 1035 §3.3: the types a writer may compress. */
+    /* RFC 3597 §4: the RFC 1035 types, whose RDATA names a writer may compress. */
     {CDNS_T_NS, true, {N}},
     {CDNS_T_MD, true, {N}},
     {CDNS_T_MF, true, {N}},
@@ -38,7 +38,7 @@ static const cdns__rdlayout_t cdns__layouts[] = {
     {CDNS_T_SRV, false, {6, N}},            /* RFC 2782: priority, weight, port, target */
     {CDNS_T_NAPTR, false, {4, S, S, S, N}}, /* RFC 3403 §4.1 */
     /* Not compressible by RFC 3597, but decompressed for robustness: RFC 2230 (KX),
-     * RFC 6672 §2.5 (DNAME), RFC 4034 §3.1, §4.1 (RRSIG, NSEC). */
+     * RFC 6672 (DNAME), RFC 4034 §3.1, §4.1 (RRSIG, NSEC). */
     {CDNS_T_KX, false, {2, N}},
     {CDNS_T_DNAME, false, {N}},
     {CDNS_T_RRSIG, false, {18, N, R}},
