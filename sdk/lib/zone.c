@@ -15,6 +15,9 @@
  *           4. nodes, RRsets, RDATA and names are laid out in exactly sized arrays, flags
  *              set, the checks run, and the hash index built.
  * Nothing here logs: findings go to the caller's callback. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* qsort_r (glibc, musl ≥ 1.2.3) */
+#endif
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
