@@ -4,6 +4,8 @@
  * Encoders write a terminating NUL after the text and need room for it; they return the text
  * length without the NUL. Decoders take exactly the characters given (no blanks, no line
  * breaks) and return the number of octets written. */
+#include <limits.h>
+
 #include <clouddns/error.h>
 #include <clouddns/rdata.h>
 
@@ -57,7 +59,8 @@ int cdns_base64_encode(const uint8_t *in, size_t len, char *out, size_t outlen)
 	size_t need = (len + 2) / 3 * 4;
 	size_t o = 0;
 
-	if (need >= outlen)
+	/* The length must fit the int result. */
+	if (len > (size_t)INT_MAX / 4 * 3 || need >= outlen)
 		return CDNS_ESPACE;
 	for (size_t i = 0; i < len; i += 3) {
 		uint32_t v = (uint32_t)in[i] << 16;
@@ -82,6 +85,8 @@ int cdns_base64_decode(const char *in, size_t len, uint8_t *out, size_t outlen)
 {
 	size_t o = 0;
 
+	if (len > INT_MAX)
+		return CDNS_ESPACE;
 	if (len % 4 != 0)
 		return CDNS_ESYNTAX;
 	for (size_t i = 0; i < len; i += 4) {
@@ -122,7 +127,7 @@ int cdns_base32hex_encode(const uint8_t *in, size_t len, char *out, size_t outle
 	uint32_t acc = 0;
 	unsigned bits = 0;
 
-	if (need >= outlen)
+	if (len > (size_t)INT_MAX / 8 * 5 || need >= outlen)
 		return CDNS_ESPACE;
 	for (size_t i = 0; i < len; i++) {
 		acc = (acc << 8 | in[i]) & 0xfff;
@@ -146,6 +151,8 @@ int cdns_base32hex_decode(const char *in, size_t len, uint8_t *out, size_t outle
 	uint32_t acc = 0;
 	unsigned bits = 0;
 
+	if (len > INT_MAX)
+		return CDNS_ESPACE;
 	switch (len % 8) {
 	case 1:
 	case 3:
@@ -170,7 +177,7 @@ int cdns_base32hex_decode(const char *in, size_t len, uint8_t *out, size_t outle
 
 int cdns_hex_encode(const uint8_t *in, size_t len, char *out, size_t outlen)
 {
-	if (len * 2 >= outlen)
+	if (len > (size_t)INT_MAX / 2 || len * 2 >= outlen)
 		return CDNS_ESPACE;
 	for (size_t i = 0; i < len; i++) {
 		out[2 * i] = cdns__hex[in[i] >> 4];
@@ -182,6 +189,8 @@ int cdns_hex_encode(const uint8_t *in, size_t len, char *out, size_t outlen)
 
 int cdns_hex_decode(const char *in, size_t len, uint8_t *out, size_t outlen)
 {
+	if (len > INT_MAX)
+		return CDNS_ESPACE;
 	if (len % 2 != 0)
 		return CDNS_ESYNTAX;
 	if (len / 2 > outlen)

@@ -392,6 +392,7 @@ typedef struct cdns__pctx {
 	cdns_text_err_t *err;
 	uint16_t type;
 	const char *fname; /* field being parsed, for messages */
+	size_t last;       /* offset of the last token read */
 } cdns__pctx_t;
 
 __attribute__((format(printf, 3, 4))) static int cdns__perr(cdns__pctx_t *pc, size_t off,
@@ -485,6 +486,7 @@ static int cdns__next(cdns__pctx_t *pc, cdns__tok_t *t)
 	t->n = i - start;
 	t->off = start;
 	pc->pos = i;
+	pc->last = start;
 	return 1;
 }
 
@@ -1917,8 +1919,8 @@ static int cdns__p_svcparams(cdns__pctx_t *pc)
 	if (r < 0)
 		return r;
 
-	const char *why;
-	unsigned bad;
+	const char *why = "invalid SvcParams";
+	unsigned bad = 0;
 	if (cdns__svc_check(pc->out + start, pc->wlen - start, &why, &bad) < 0) {
 		char k[16];
 		cdns__wctx_t kw = {k, sizeof(k), 0, false, false};
@@ -2249,7 +2251,7 @@ static int cdns__p_a6suffix(cdns__pctx_t *pc)
 	int r;
 
 	if (plen > 128)
-		return cdns__perr(pc, pc->pos, "prefix length %u above 128", plen);
+		return cdns__perr(pc, pc->last, "prefix length %u above 128", plen);
 	if (plen == 128)
 		return 0;
 	if ((r = cdns__need(pc, &t)) < 0)

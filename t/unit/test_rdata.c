@@ -114,6 +114,13 @@ static void test_rfc1035_types(void **state)
 	    {CDNS_T_A, "192.0.2.1", "c0000201", NULL},
 	    {CDNS_T_A, "\\# 4 0a000001", "0a000001", "10.0.0.1"},
 	    {CDNS_T_A, "\\# 4 0A 00 00 01", "0a000001", "10.0.0.1"},
+	    {CDNS_T_AAAA, "2001:db8::1", "20010db8000000000000000000000001", NULL},
+	    {CDNS_T_AAAA, "::", "00000000000000000000000000000000", NULL},
+	    {CDNS_T_AAAA, "::FFFF:192.0.2.1", "00000000000000000000ffffc0000201",
+	     "::ffff:192.0.2.1"},
+	    {CDNS_T_AAAA, "2001:DB8:0:0:1:0:0:1", "20010db8000000000001000000000001",
+	     "2001:db8::1:0:0:1"},
+	    {CDNS_T_DNAME, "dname.example.", "05646e616d65076578616d706c6500", NULL},
 	    {CDNS_T_NS, "ns1", "036e7331 076578616d706c65 03636f6d 00", "ns1.example.com."},
 	    {CDNS_T_NS, "@", "076578616d706c6503636f6d00", "example.com."},
 	    {CDNS_T_MD, "md.example.", NULL, NULL},
@@ -411,6 +418,7 @@ static void test_other_types(void **state)
 	    {CDNS_T_NULL, "\\# 2 abcd", "abcd", "\\# 2 ABCD"},
 	    {CDNS_T_OPT, "\\# 8 000a000401020304", "000a000401020304", "\\# 8 000A000401020304"},
 	    {CDNS_T_WKS, "\\# 5 c000020106", "c000020106", "\\# 5 C000020106"},
+	    {CDNS_T_APL, "\\# 8 00010f04c0000200", "00010f04c0000200", "\\# 8 00010F04C0000200"},
 	};
 	RUN(cases);
 }
@@ -524,6 +532,35 @@ static void test_errors(void **state)
 	    {CDNS_T_A, "\\# x", CDNS_ESYNTAX, 3, "A: generic RDATA: length 'x' is not a number"},
 	    {CDNS_T_MX, "10 relative", CDNS_ESYNTAX, 3,
 	     "MX: exchange: relative name 'relative' and no origin"},
+	    {CDNS_T_MX, "10 @", CDNS_ESYNTAX, 3, "MX: exchange: '@' and no origin"},
+	    {CDNS_T_HTTPS, "1 . ech=!!!!", CDNS_ESYNTAX, 4,
+	     "HTTPS: params: invalid base64 in 'ech=!!!!'"},
+	    {CDNS_T_HTTPS, "1 . alpn=\"h2\\\\x\"", CDNS_ESYNTAX, 4,
+	     "HTTPS: params: bad value list in 'alpn=\"h2\\\\x\"'"},
+	    {CDNS_T_HTTPS, "1 . mandatory=bogus", CDNS_ESYNTAX, 4,
+	     "HTTPS: params: unknown key 'bogus' in mandatory"},
+	    {CDNS_T_HTTPS, "1 . foo=bar", CDNS_ESYNTAX, 4, "HTTPS: params: unknown key 'foo'"},
+	    {38, "64 2001:db8::1 p.", CDNS_ESYNTAX, 3,
+	     "A6: address suffix: '2001:db8::1' has bits set in the first 64"},
+	    {38, "129 ::1 p.", CDNS_ESYNTAX, 0, "A6: address suffix: prefix length 129 above 128"},
+	    {CDNS_T_NXT, "a. A TYPE128", CDNS_ESYNTAX, 5,
+	     "NXT: types: type 'TYPE128' out of range 1..127"},
+	    {CDNS_T_RRSIG, "A 8 2 300 19691231235959 0 1 . AA==", CDNS_ESYNTAX, 10,
+	     "RRSIG: expiration: '19691231235959' is not a valid time"},
+	    {CDNS_T_RRSIG, "A 8 2 300 2024-01-01 0 1 . AA==", CDNS_ESYNTAX, 10,
+	     "RRSIG: expiration: '2024-01-01' is not a time"},
+	    {CDNS_T_TSIG, "hmac-sha256. 281474976710656 300 0 1 0 0", CDNS_ESYNTAX, 13,
+	     "TSIG: time signed: '281474976710656' out of range"},
+	    {CDNS_T_TSIG, "hmac-sha256. 1 300 0 1 BADFOO 0", CDNS_ESYNTAX, 23,
+	     "TSIG: error: 'BADFOO' is not a number"},
+	    {CDNS_T_LOC, "1 N 2 E", CDNS_ESYNTAX, 7, "LOC: location: missing"},
+	    {CDNS_T_IPSECKEY, "10 0 2 gw. AQID", CDNS_ESYNTAX, 7,
+	     "IPSECKEY: gateway: gateway type 0 needs '.', got 'gw.'"},
+	    {CDNS_T_IPSECKEY, "10 1 2 gw. AQID", CDNS_ESYNTAX, 7,
+	     "IPSECKEY: gateway: invalid IPv4 address 'gw.'"},
+	    {CDNS_T_EUI64, "00-00-5e-ef-10-00-00-zz", CDNS_ESYNTAX, 0,
+	     "EUI64: address: invalid EUI-64 address '00-00-5e-ef-10-00-00-zz'"},
+	    {CDNS_T_NSEC3PARAM, "1 0 0", CDNS_ESYNTAX, 5, "NSEC3PARAM: salt: missing"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -696,6 +733,45 @@ static void test_check_and_generic_fallback(void **state)
 		assert_int_equal((size_t)bn, n);
 		assert_memory_equal(back, w, n);
 	}
+}
+
+/* ---- the wire invariants on pseudo-random RDATA, for every type with a layout ---- */
+
+static void test_random_wire(void **state)
+{
+	(void)state;
+	static uint8_t w[128], back[128], canon[128];
+	static char txt[1024];
+	uint32_t seed = 12345;
+	unsigned good = 0;
+
+	for (unsigned type = 0; type < 270; type++) {
+		for (unsigned iter = 0; iter < 400; iter++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t n = (seed >> 16) % 48;
+			for (size_t i = 0; i < n; i++) {
+				seed = seed * 1103515245u + 12345u;
+				/* Small values make lengths and names that fit more often. */
+				w[i] = (uint8_t)((seed >> 16) & ((seed >> 30) ? 0xff : 0x07));
+			}
+			int ok = cdns_rdata_check((uint16_t)type, w, n) == 0;
+			int tl = cdns_rdata_to_text((uint16_t)type, w, n, txt, sizeof(txt));
+			assert_true(tl > 0);
+			int bn = cdns_rdata_from_text((uint16_t)type, txt, (size_t)tl, NULL, back,
+			                              sizeof(back), NULL);
+			if (!ok) {
+				assert_int_equal(bn, CDNS_ESYNTAX);
+				continue;
+			}
+			good++;
+			if (bn < 0 || (size_t)bn != n || memcmp(back, w, n) != 0)
+				fail_msg("type %u: '%s' does not come back", type, txt);
+			memcpy(canon, w, n);
+			cdns_rdata_canonicalize((uint16_t)type, canon, n);
+			assert_int_equal(cdns_rdata_check((uint16_t)type, canon, n), 0);
+		}
+	}
+	assert_true(good > 10000);
 }
 
 /* ---- canonical form (RFC 4034 §6.2, RFC 6840 §5.1) ---- */
@@ -883,6 +959,7 @@ int main(void)
 	    cmocka_unit_test(test_txt_string_limit),
 	    cmocka_unit_test(test_output_space),
 	    cmocka_unit_test(test_check_and_generic_fallback),
+	    cmocka_unit_test(test_random_wire),
 	    cmocka_unit_test(test_canonicalize),
 	    cmocka_unit_test(test_rrtype),
 	    cmocka_unit_test(test_base_encodings),
