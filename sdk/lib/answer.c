@@ -41,8 +41,8 @@
 
 /* CNAME/DNAME steps followed in one answer. Knot DNS 3.2 stops after 5; BIND after 16; 8
  * follows every chain seen in practice while bounding the work. */
-#define CDNS__CHAIN_MAX 8
-#define CDNS__ADDL_MAX 16    /* RRsets whose targets get addresses in the additional section */
+#define CDNS__CHAIN_MAX   8
+#define CDNS__ADDL_MAX    16 /* RRsets whose targets get addresses in the additional section */
 #define CDNS__TARGETS_MAX 64 /* target names looked up for the additional section */
 
 enum {
@@ -135,8 +135,8 @@ static int cdns__locate(const cdns__actx_t *a, const cdns_znode_t **node)
 		do {
 			i = z->parent[i];
 		} while (i != CDNS__NONE &&
-			 (!(z->nodes[i].flags & (CDNS_ZNODE_DELEG | CDNS_ZNODE_DNAME)) ||
-			  (z->nodes[i].flags & CDNS_ZNODE_OCCLUDED)));
+		         (!(z->nodes[i].flags & (CDNS_ZNODE_DELEG | CDNS_ZNODE_DNAME)) ||
+		          (z->nodes[i].flags & CDNS_ZNODE_OCCLUDED)));
 		if (i == CDNS__NONE)
 			return CDNS_EINVAL;
 		*node = &z->nodes[i];
@@ -169,7 +169,7 @@ static const cdns_znode_t *cdns__wildcard_child(const cdns_zone_t *z, const cdns
 
 /* Add a whole RRset or nothing. */
 static int cdns__put(cdns__actx_t *a, int section, const uint8_t *owner, const cdns_rrset_t *s,
-		     uint32_t ttl)
+                     uint32_t ttl)
 {
 	cdns_query_t *q = a->q;
 	cdns_pkt_mark_t mark = cdns_pkt_mark(&q->resp);
@@ -192,7 +192,7 @@ static void cdns__want_additional(cdns__actx_t *a, const cdns_rrset_t *s, const 
 	if (s->type != CDNS_T_NS && s->type != CDNS_T_MX && s->type != CDNS_T_SRV)
 		return;
 	if (a->n_addl < CDNS__ADDL_MAX)
-		a->addl[a->n_addl++] = (cdns__addl_t){ s, cut };
+		a->addl[a->n_addl++] = (cdns__addl_t){s, cut};
 }
 
 /* Remember a node an alias came from; false if it was seen before (a loop). */
@@ -270,7 +270,7 @@ static int cdns__dname(cdns__actx_t *a, const cdns_znode_t *d)
 	memcpy(syn + prefix, target, tlen);
 	/* RFC 6672 §3.1: the synthesized CNAME has the DNAME's TTL. */
 	r = cdns_resp_add(a->q, CDNS_SEC_ANSWER, a->sname, CDNS_T_CNAME, a->z->rclass, s->ttl, syn,
-			  (uint16_t)(prefix + tlen));
+	                  (uint16_t)(prefix + tlen));
 	if (r < 0)
 		return r == CDNS_ESPACE ? CDNS__ST_TRUNC : r;
 	if (a->q->qtype == CDNS_T_CNAME)
@@ -318,7 +318,7 @@ static const cdns_znode_t *cdns__target_node(const cdns_zone_t *z, const uint8_t
  * below the cut comes first and must fit (RFC 9471 §3); the rest is added while it fits. */
 static void cdns__additional(cdns__actx_t *a)
 {
-	static const uint16_t types[2] = { CDNS_T_A, CDNS_T_AAAA };
+	static const uint16_t types[2] = {CDNS_T_A, CDNS_T_AAAA};
 	const cdns_zone_t *z = a->z;
 	struct {
 		const cdns_rrset_t *set;
@@ -341,8 +341,8 @@ static void cdns__additional(cdns__actx_t *a)
 					target = rd + 6; /* RFC 2782 */
 				uint8_t t[CDNS_NAME_MAXLEN];
 				size_t tlen = cdns_name_copy_lower(t, target);
-				bool mandatory = e->cut != NULL &&
-						 cdns__below(t, tlen, e->cut->owner, cut_len);
+				bool mandatory =
+				    e->cut != NULL && cdns__below(t, tlen, e->cut->owner, cut_len);
 				if (mandatory != (pass == 0))
 					continue;
 				if (++looked > CDNS__TARGETS_MAX)
@@ -362,7 +362,8 @@ static void cdns__additional(cdns__actx_t *a)
 						dup = added[d].set == s && added[d].hash == th;
 					if (dup)
 						continue;
-					int r = cdns__put(a, CDNS_SEC_ADDITIONAL, target, s, s->ttl);
+					int r =
+					    cdns__put(a, CDNS_SEC_ADDITIONAL, target, s, s->ttl);
 					if (r == CDNS_ESPACE && mandatory) {
 						cdns_resp_set_flags(a->q, CDNS_FLAG_TC, 0);
 						return;
@@ -409,21 +410,14 @@ int cdns_zone_answer(const cdns_zone_t *z, cdns_query_t *q)
 	for (unsigned step = 0;; step++) {
 		const cdns_znode_t *n = NULL;
 		switch (cdns__locate(&a, &n)) {
-		case CDNS__LOC_EXACT:
-			state = cdns__answer_node(&a, n, false);
-			break;
-		case CDNS__LOC_NXNAME:
-			state = cdns__not_found(&a, n);
-			break;
+		case CDNS__LOC_EXACT: state = cdns__answer_node(&a, n, false); break;
+		case CDNS__LOC_NXNAME: state = cdns__not_found(&a, n); break;
 		case CDNS__LOC_DELEG:
 			a.cut = n;
 			state = CDNS__ST_DELEG;
 			break;
-		case CDNS__LOC_DNAME:
-			state = cdns__dname(&a, n);
-			break;
-		default:
-			return CDNS_EINVAL;
+		case CDNS__LOC_DNAME: state = cdns__dname(&a, n); break;
+		default: return CDNS_EINVAL;
 		}
 		if (state < 0)
 			return state;
@@ -442,12 +436,8 @@ int cdns_zone_answer(const cdns_zone_t *z, cdns_query_t *q)
 		cdns_resp_set_flags(q, CDNS_FLAG_AA, 0);
 
 	switch (state) {
-	case CDNS__ST_TRUNC:
-		cdns_resp_set_flags(q, CDNS_FLAG_TC, 0);
-		return 0;
-	case CDNS__ST_YXDOMAIN:
-		cdns_resp_set_rcode(q, CDNS_RCODE_YXDOMAIN);
-		return 0;
+	case CDNS__ST_TRUNC: cdns_resp_set_flags(q, CDNS_FLAG_TC, 0); return 0;
+	case CDNS__ST_YXDOMAIN: cdns_resp_set_rcode(q, CDNS_RCODE_YXDOMAIN); return 0;
 	case CDNS__ST_NXDOMAIN:
 		/* RFC 6604 §2.1: the rcode of the last name of a chain. */
 		cdns_resp_set_rcode(q, CDNS_RCODE_NXDOMAIN);
@@ -456,7 +446,7 @@ int cdns_zone_answer(const cdns_zone_t *z, cdns_query_t *q)
 		/* RFC 2308 §3 and §5: the SOA, with the TTL min(SOA TTL, MINIMUM). */
 		if (z->soa != NULL) {
 			r = cdns__put(&a, CDNS_SEC_AUTHORITY, z->nodes[0].owner_case, z->soa,
-				      z->neg_ttl);
+			              z->neg_ttl);
 			if (r == CDNS_ESPACE) {
 				cdns_resp_set_flags(q, CDNS_FLAG_TC, 0);
 				return 0;
@@ -479,8 +469,7 @@ int cdns_zone_answer(const cdns_zone_t *z, cdns_query_t *q)
 		cdns__want_additional(&a, ns, a.cut);
 		break;
 	}
-	default:
-		break;
+	default: break;
 	}
 	cdns__additional(&a);
 	return 0;

@@ -34,10 +34,10 @@
 
 #include "zone_impl.h"
 
-#define CDNS__BLK_SIZE (1u << 20)  /* builder arena block */
-#define CDNS__NOFILE 0xffff
-#define CDNS__MAX_FILES 0xfffe
-#define CDNS__OOZ_REPORT_MAX 100    /* out-of-zone records named one by one */
+#define CDNS__BLK_SIZE       (1u << 20) /* builder arena block */
+#define CDNS__NOFILE         0xffff
+#define CDNS__MAX_FILES      0xfffe
+#define CDNS__OOZ_REPORT_MAX 100 /* out-of-zone records named one by one */
 
 /* ---------------------------------------------------------------------------------------- */
 /* Builder                                                                                    */
@@ -52,8 +52,8 @@ typedef struct cdns__bowner {
 	const uint8_t *lname; /* lower-cased */
 	const uint8_t *cname; /* as written; == lname when it has no upper-case letter */
 	uint32_t hash;
-	uint32_t parent;      /* owner id, CDNS__NONE for the apex */
-	uint8_t len;          /* wire length (a name is at most 255 bytes) */
+	uint32_t parent; /* owner id, CDNS__NONE for the apex */
+	uint8_t len;     /* wire length (a name is at most 255 bytes) */
 	uint8_t labels;
 } cdns__bowner_t;
 
@@ -111,7 +111,8 @@ static uint8_t *cdns__arena_alloc(struct cdns__blk **head, size_t n)
 		return p;
 	}
 	if (n > CDNS__BLK_SIZE / 4 && b != NULL) {
-		/* A large item gets a block of its own behind the current one, which stays in use. */
+		/* A large item gets a block of its own behind the current one, which stays in use.
+		 */
 		struct cdns__blk *big = malloc(sizeof(*big) + n);
 		if (big == NULL)
 			return NULL;
@@ -175,10 +176,8 @@ static bool cdns__canon_type(uint16_t type)
 	case CDNS_T_SRV:
 	case CDNS_T_DNAME:
 	case 38: /* A6 */
-	case CDNS_T_RRSIG:
-		return true;
-	default:
-		return false;
+	case CDNS_T_RRSIG: return true;
+	default: return false;
 	}
 }
 
@@ -210,7 +209,7 @@ static int cdns__otab_grow(cdns_zone_builder_t *b)
  * would go. The table keeps each hash beside its id, so a probe that is not a match costs no
  * visit to the owner. */
 static uint32_t cdns__owner_find(const cdns_zone_builder_t *b, const uint8_t *lname, size_t len,
-				 uint32_t hash, uint32_t *slot)
+                                 uint32_t hash, uint32_t *slot)
 {
 	uint32_t mask = (1u << b->otab_bits) - 1;
 	uint32_t i = cdns__slot(hash, b->otab_bits);
@@ -234,7 +233,7 @@ static uint32_t cdns__owner_find(const cdns_zone_builder_t *b, const uint8_t *ln
 /* Append an owner whose names are already stored (lname, cname live in the names arena).
  * Returns its id or CDNS__NONE on allocation failure. */
 static uint32_t cdns__owner_append(cdns_zone_builder_t *b, const uint8_t *lname,
-				   const uint8_t *cname, size_t len, uint32_t hash, uint32_t slot)
+                                   const uint8_t *cname, size_t len, uint32_t hash, uint32_t slot)
 {
 	if (b->n_owners >= UINT32_MAX - 1)
 		return CDNS__NONE;
@@ -267,7 +266,7 @@ static uint32_t cdns__owner_append(cdns_zone_builder_t *b, const uint8_t *lname,
 
 /* Intern an owner given as written; copies it. */
 static uint32_t cdns__owner_intern(cdns_zone_builder_t *b, const uint8_t *owner,
-				   const uint8_t *lname, size_t len)
+                                   const uint8_t *lname, size_t len)
 {
 	uint32_t hash = cdns_name_hash(lname), slot;
 	uint32_t id = cdns__owner_find(b, lname, len, hash, &slot);
@@ -362,8 +361,8 @@ void cdns_zone_builder_free(cdns_zone_builder_t *b)
 }
 
 int cdns_zone_builder_add(cdns_zone_builder_t *b, const uint8_t *owner, uint16_t type,
-			  uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen,
-			  const char *file, unsigned line)
+                          uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen,
+                          const char *file, unsigned line)
 {
 	if (b == NULL || owner == NULL || (rdata == NULL && rdlen > 0))
 		return CDNS_EINVAL;
@@ -389,7 +388,7 @@ int cdns_zone_builder_add(cdns_zone_builder_t *b, const uint8_t *owner, uint16_t
 		while (off < (size_t)len - b->apex_len)
 			off += (size_t)lname[off] + 1;
 		inside = off == (size_t)len - b->apex_len &&
-			 memcmp(lname + off, b->apex, b->apex_len) == 0;
+		         memcmp(lname + off, b->apex, b->apex_len) == 0;
 	}
 	if (!inside) {
 		/* Reported (and counted) at finish; only the first ones are remembered by name. */
@@ -408,7 +407,7 @@ int cdns_zone_builder_add(cdns_zone_builder_t *b, const uint8_t *owner, uint16_t
 		if (copy == NULL)
 			return CDNS_ENOMEM;
 		memcpy(copy, owner, (size_t)len);
-		b->ooz[b->n_ooz++] = (cdns__ooz_t){ copy, line, type, fidx };
+		b->ooz[b->n_ooz++] = (cdns__ooz_t){copy, line, type, fidx};
 		return 0;
 	}
 
@@ -455,10 +454,8 @@ int cdns_zone_builder_add(cdns_zone_builder_t *b, const uint8_t *owner, uint16_t
 /* ---------------------------------------------------------------------------------------- */
 /* Finish                                                                                     */
 
-__attribute__((format(printf, 4, 5))) static void cdns__report(cdns_zone_builder_t *b,
-							       int severity,
-							       const cdns__brec_t *r,
-							       const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void
+cdns__report(cdns_zone_builder_t *b, int severity, const cdns__brec_t *r, const char *fmt, ...)
 {
 	if (severity == CDNS_ZONE_ERROR)
 		b->errors++;
@@ -623,7 +620,8 @@ static int cdns__canonical_order(cdns_zone_builder_t *b, uint32_t *order, uint32
 	for (size_t id = 1; id < n; id++) {
 		uint32_t p = b->owners[id].parent;
 		/* start[p] is used as a cursor here and restored below. */
-		keys[start[p]++] = (cdns__lkey_t){ cdns__label_key(b->owners[id].lname), (uint32_t)id };
+		keys[start[p]++] =
+		    (cdns__lkey_t){cdns__label_key(b->owners[id].lname), (uint32_t)id};
 	}
 	for (size_t i = n; i > 0; i--)
 		start[i] = start[i - 1];
@@ -702,7 +700,7 @@ static int cdns__build_index(cdns_zone_t *z)
 /* Step 3 (first pass): sort each owner's records, mark duplicates, and count what the
  * frozen zone needs. */
 static void cdns__sort_and_count(cdns_zone_builder_t *b, const uint32_t *rstart, uint32_t *rorder,
-				 size_t *n_rrsets, size_t *n_rrs, size_t *rdata_bytes)
+                                 size_t *n_rrsets, size_t *n_rrs, size_t *rdata_bytes)
 {
 	for (size_t k = 0; k < b->n_owners; k++) {
 		uint32_t *v = rorder + rstart[k];
@@ -712,7 +710,8 @@ static void cdns__sort_and_count(cdns_zone_builder_t *b, const uint32_t *rstart,
 			cdns__brec_t *r = &b->recs[v[i]];
 			if (i > 0) {
 				const cdns__brec_t *p = &b->recs[v[i - 1]];
-				/* RFC 2181 §5: an RRset holds no duplicates; the first spelling stays. */
+				/* RFC 2181 §5: an RRset holds no duplicates; the first spelling
+				 * stays. */
 				if (p->type == r->type && cdns__rdata_cmp(b, p, r) == 0) {
 					r->dup = 1;
 					continue;
@@ -750,13 +749,13 @@ static void cdns__flags_and_checks(cdns_zone_builder_t *b, cdns_zone_t *z, const
 			case CDNS_T_SOA:
 				if (i != 0) {
 					cdns__report(b, CDNS_ZONE_ERROR, r,
-						     "%s SOA: SOA record outside the zone apex",
-						     cdns__name_str(n->owner_case, nbuf));
+					             "%s SOA: SOA record outside the zone apex",
+					             cdns__name_str(n->owner_case, nbuf));
 				} else if (s->count > 1) {
 					cdns__report(b, CDNS_ZONE_ERROR, r,
-						     "%s SOA: %u SOA records at the apex, exactly "
-						     "one is allowed (RFC 1035 §5.2)",
-						     cdns__name_str(n->owner_case, nbuf), s->count);
+					             "%s SOA: %u SOA records at the apex, exactly "
+					             "one is allowed (RFC 1035 §5.2)",
+					             cdns__name_str(n->owner_case, nbuf), s->count);
 				}
 				other++;
 				break;
@@ -769,61 +768,64 @@ static void cdns__flags_and_checks(cdns_zone_builder_t *b, cdns_zone_t *z, const
 				flags |= CDNS_ZNODE_CNAME;
 				cname_rec = r;
 				if (s->count > 1)
-					cdns__report(b, CDNS_ZONE_ERROR, r,
-						     "%s CNAME: %u CNAME records at one name, at most "
-						     "one is allowed (RFC 2181 §10.1)",
-						     cdns__name_str(n->owner_case, nbuf), s->count);
+					cdns__report(
+					    b, CDNS_ZONE_ERROR, r,
+					    "%s CNAME: %u CNAME records at one name, at most "
+					    "one is allowed (RFC 2181 §10.1)",
+					    cdns__name_str(n->owner_case, nbuf), s->count);
 				break;
 			case CDNS_T_DNAME:
 				flags |= CDNS_ZNODE_DNAME;
 				if (s->count > 1)
-					cdns__report(b, CDNS_ZONE_ERROR, r,
-						     "%s DNAME: %u DNAME records at one name, at most "
-						     "one is allowed (RFC 6672 §2.4)",
-						     cdns__name_str(n->owner_case, nbuf), s->count);
+					cdns__report(
+					    b, CDNS_ZONE_ERROR, r,
+					    "%s DNAME: %u DNAME records at one name, at most "
+					    "one is allowed (RFC 6672 §2.4)",
+					    cdns__name_str(n->owner_case, nbuf), s->count);
 				other++;
 				break;
 			case CDNS_T_RRSIG:
 			case CDNS_T_NSEC:
 				/* Allowed beside a CNAME (RFC 4035 §2.5). */
 				break;
-			default:
-				other++;
-				break;
+			default: other++; break;
 			}
 		}
 		if (cname_rec != NULL && other > 0)
-			cdns__report(b, CDNS_ZONE_ERROR, cname_rec,
-				     "%s CNAME: CNAME and other data at the same name (RFC 2181 §10.1)",
-				     cdns__name_str(n->owner_case, nbuf));
+			cdns__report(
+			    b, CDNS_ZONE_ERROR, cname_rec,
+			    "%s CNAME: CNAME and other data at the same name (RFC 2181 §10.1)",
+			    cdns__name_str(n->owner_case, nbuf));
 		if (i == 0) {
 			flags |= CDNS_ZNODE_APEX;
 			if (cdns__node_rrset(n, CDNS_T_SOA) == NULL)
 				cdns__report(b, CDNS_ZONE_ERROR, first,
-					     "%s: no SOA record at the zone apex (RFC 1035 §5.2)",
-					     cdns__name_str(n->owner_case, nbuf));
+				             "%s: no SOA record at the zone apex (RFC 1035 §5.2)",
+				             cdns__name_str(n->owner_case, nbuf));
 			if (cdns__node_rrset(n, CDNS_T_NS) == NULL)
 				cdns__report(b, CDNS_ZONE_ERROR, first,
-					     "%s: no NS records at the zone apex (RFC 1034 §4.2.1)",
-					     cdns__name_str(n->owner_case, nbuf));
+				             "%s: no NS records at the zone apex (RFC 1034 §4.2.1)",
+				             cdns__name_str(n->owner_case, nbuf));
 		}
 		if (n->n_rrsets == 0)
 			flags |= CDNS_ZNODE_ENT;
 		if (i != 0) {
 			uint32_t p = z->parent[i];
 			cdns_znode_t *pn = &z->nodes[p];
-			if ((pn->flags & (CDNS_ZNODE_OCCLUDED | CDNS_ZNODE_DELEG | CDNS_ZNODE_DNAME)))
+			if ((pn->flags &
+			     (CDNS_ZNODE_OCCLUDED | CDNS_ZNODE_DELEG | CDNS_ZNODE_DNAME)))
 				flags |= CDNS_ZNODE_OCCLUDED;
 			/* RFC 6672 §2.3: names below a DNAME are never reached; say it once per
 			 * DNAME, at its first descendant (which follows it in pre-order). */
-			if ((pn->flags & CDNS_ZNODE_DNAME) &&
-			    !(pn->flags & CDNS_ZNODE_OCCLUDED) && p == i - 1) {
+			if ((pn->flags & CDNS_ZNODE_DNAME) && !(pn->flags & CDNS_ZNODE_OCCLUDED) &&
+			    p == i - 1) {
 				char dbuf[CDNS_NAME_MAXTEXT];
-				cdns__report(b, CDNS_ZONE_WARNING, first,
-					     "%s: names below the DNAME at %s are occluded and never "
-					     "answered (RFC 6672 §2.3)",
-					     cdns__name_str(n->owner_case, nbuf),
-					     cdns__name_str(pn->owner_case, dbuf));
+				cdns__report(
+				    b, CDNS_ZONE_WARNING, first,
+				    "%s: names below the DNAME at %s are occluded and never "
+				    "answered (RFC 6672 §2.3)",
+				    cdns__name_str(n->owner_case, nbuf),
+				    cdns__name_str(pn->owner_case, dbuf));
 			}
 			/* RFC 4592 §2.1.1: "*" as the first label makes the parent a wildcard
 			 * parent. */
@@ -866,12 +868,13 @@ static void cdns__check_glue(cdns_zone_builder_t *b, cdns_zone_t *z, const uint3
 			if (!below_cut)
 				continue;
 			if (p == t && (cdns__node_rrset(e, CDNS_T_A) != NULL ||
-				       cdns__node_rrset(e, CDNS_T_AAAA) != NULL))
+			               cdns__node_rrset(e, CDNS_T_AAAA) != NULL))
 				continue;
-			cdns__report(b, CDNS_ZONE_WARNING, &b->recs[rs_rec[ns - z->rrsets]],
-				     "%s NS: no glue (A or AAAA) for the name server %s below a zone "
-				     "cut",
-				     cdns__name_str(n->owner_case, nbuf), cdns__name_str(rd, tbuf));
+			cdns__report(
+			    b, CDNS_ZONE_WARNING, &b->recs[rs_rec[ns - z->rrsets]],
+			    "%s NS: no glue (A or AAAA) for the name server %s below a zone "
+			    "cut",
+			    cdns__name_str(n->owner_case, nbuf), cdns__name_str(rd, tbuf));
 		}
 	}
 }
@@ -879,7 +882,7 @@ static void cdns__check_glue(cdns_zone_builder_t *b, cdns_zone_t *z, const uint3
 #pragma GCC visibility push(default)
 
 int cdns_zone_builder_finish(cdns_zone_builder_t *b, cdns_zone_msg_cb cb, void *ctx,
-			     cdns_zone_t **out)
+                             cdns_zone_t **out)
 {
 	cdns_zone_t *z = NULL;
 	uint32_t *order = NULL, *rank = NULL, *rstart = NULL, *rorder = NULL, *rs_rec = NULL;
@@ -897,17 +900,17 @@ int cdns_zone_builder_finish(cdns_zone_builder_t *b, cdns_zone_msg_cb cb, void *
 
 	for (size_t i = 0; i < b->n_ooz; i++) {
 		const cdns__ooz_t *o = &b->ooz[i];
-		cdns__brec_t where = { .file = o->file, .line = o->line };
+		cdns__brec_t where = {.file = o->file, .line = o->line};
 		char abuf[CDNS_NAME_MAXTEXT];
 		cdns__report(b, CDNS_ZONE_WARNING, &where,
-			     "%s %s: record outside the zone %s, ignored",
-			     cdns__name_str(o->owner, nbuf), cdns__type_str(o->type, tbuf),
-			     cdns__name_str(b->apex, abuf));
+		             "%s %s: record outside the zone %s, ignored",
+		             cdns__name_str(o->owner, nbuf), cdns__type_str(o->type, tbuf),
+		             cdns__name_str(b->apex, abuf));
 	}
 	if (b->n_ooz_total > b->n_ooz)
 		cdns__report(b, CDNS_ZONE_WARNING, NULL,
-			     "%zu more records outside the zone, ignored",
-			     b->n_ooz_total - b->n_ooz);
+		             "%zu more records outside the zone, ignored",
+		             b->n_ooz_total - b->n_ooz);
 
 	b->canon_a = malloc(CDNS_RDATA_MAXLEN);
 	b->canon_b = malloc(CDNS_RDATA_MAXLEN);
@@ -1010,11 +1013,12 @@ int cdns_zone_builder_finish(cdns_zone_builder_t *b, cdns_zone_msg_cb cb, void *
 			if (cur != NULL && (r == NULL || cur->type != r->type) && hi != cur->ttl) {
 				/* RFC 2181 §5.2: differing TTLs in an RRset are an error of the
 				 * data; the lowest is used. */
-				cdns__report(b, CDNS_ZONE_WARNING, &b->recs[rs_rec[cur - z->rrsets]],
-					     "%s %s: records with different TTLs in one RRset; "
-					     "using the lowest, %u (RFC 2181 §5.2)",
-					     cdns__name_str(o->cname, nbuf),
-					     cdns__type_str(cur->type, tbuf), cur->ttl);
+				cdns__report(b, CDNS_ZONE_WARNING,
+				             &b->recs[rs_rec[cur - z->rrsets]],
+				             "%s %s: records with different TTLs in one RRset; "
+				             "using the lowest, %u (RFC 2181 §5.2)",
+				             cdns__name_str(o->cname, nbuf),
+				             cdns__type_str(cur->type, tbuf), cur->ttl);
 			}
 			if (r == NULL)
 				break;
@@ -1029,9 +1033,9 @@ int cdns_zone_builder_finish(cdns_zone_builder_t *b, cdns_zone_msg_cb cb, void *
 			}
 			if (cur->count == UINT16_MAX) {
 				cdns__report(b, CDNS_ZONE_ERROR, r,
-					     "%s %s: more than 65535 records in one RRset",
-					     cdns__name_str(o->cname, nbuf),
-					     cdns__type_str(r->type, tbuf));
+				             "%s %s: more than 65535 records in one RRset",
+				             cdns__name_str(o->cname, nbuf),
+				             cdns__type_str(r->type, tbuf));
 				continue;
 			}
 			cur->count++;
@@ -1161,7 +1165,7 @@ size_t cdns_zone_parent(const cdns_zone_t *z, size_t i)
 /* Master file output                                                                         */
 
 static int cdns__write_rrset(FILE *f, const cdns_znode_t *n, const cdns_rrset_t *s,
-			     const char *owner, const char *cls, char *text, size_t textcap)
+                             const char *owner, const char *cls, char *text, size_t textcap)
 {
 	char type[32];
 	size_t pos = 0;
@@ -1215,7 +1219,7 @@ int cdns_zone_write(const cdns_zone_t *z, FILE *f)
 		for (unsigned j = 0; j < n->n_rrsets && ret == 0; j++)
 			if (&n->rrsets[j] != soa)
 				ret = cdns__write_rrset(f, n, &n->rrsets[j], owner, cls, text,
-							textcap);
+				                        textcap);
 	}
 	if (ret == 0 && (fflush(f) != 0 || ferror(f)))
 		ret = CDNS_EIO;
@@ -1253,7 +1257,7 @@ cdns_zoneset_t *cdns_zoneset_new(void)
 /* Index of the zone whose apex is name (lower-cased, len bytes), or CDNS__NONE; *slot (if
  * not NULL) receives the free slot where it would go. */
 static uint32_t cdns__zoneset_lookup(const cdns_zoneset_t *s, const uint8_t *name, size_t len,
-				     uint32_t hash, uint32_t *slot)
+                                     uint32_t hash, uint32_t *slot)
 {
 	uint32_t mask = (1u << s->bits) - 1;
 	uint32_t i = cdns__slot(hash, s->bits);
@@ -1307,7 +1311,7 @@ int cdns_zoneset_add(cdns_zoneset_t *s, cdns_zone_t *z)
 		s->tab = t;
 		s->bits = bits;
 		(void)cdns__zoneset_lookup(s, z->nodes[0].owner, z->apex_len, z->nodes[0].hash,
-					   &slot);
+		                           &slot);
 	}
 	s->tab[slot] = (uint32_t)s->n;
 	s->zones[s->n++] = z;
@@ -1341,14 +1345,14 @@ const cdns_zone_t *cdns_zoneset_find(const cdns_zoneset_t *s, const uint8_t *nam
 }
 
 const cdns_zone_t *cdns_zoneset_find_qtype(const cdns_zoneset_t *s, const uint8_t *name,
-					   uint16_t qtype)
+                                           uint16_t qtype)
 {
 	const cdns_zone_t *z = cdns_zoneset_find(s, name);
 
 	/* RFC 4035 §3.1.4.1 and RFC 1034 §4.2.1: the DS RRset of a zone cut lives on the parent
 	 * side; a parent zone in the set answers it. */
-	if (z != NULL && qtype == CDNS_T_DS && name[0] != 0 && cdns_name_equal(z->nodes[0].owner,
-									       name)) {
+	if (z != NULL && qtype == CDNS_T_DS && name[0] != 0 &&
+	    cdns_name_equal(z->nodes[0].owner, name)) {
 		const cdns_zone_t *parent = cdns_zoneset_find(s, name + name[0] + 1);
 		if (parent != NULL)
 			return parent;
@@ -1370,7 +1374,8 @@ cdns_zone_t *cdns_zoneset_get_apex(const cdns_zoneset_t *s, const uint8_t *apex)
 {
 	if (s == NULL || apex == NULL)
 		return NULL;
-	uint32_t zi = cdns__zoneset_lookup(s, apex, cdns_name_len(apex), cdns_name_hash(apex), NULL);
+	uint32_t zi =
+	    cdns__zoneset_lookup(s, apex, cdns_name_len(apex), cdns_name_hash(apex), NULL);
 	return zi != CDNS__NONE ? s->zones[zi] : NULL;
 }
 

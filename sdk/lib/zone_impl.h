@@ -27,11 +27,11 @@
 struct cdns_zone {
 	atomic_uint refs;
 	uint16_t rclass;
-	uint8_t apex_len;    /* wire length of the apex */
+	uint8_t apex_len; /* wire length of the apex */
 	uint8_t apex_labels;
-	uint8_t max_labels;  /* most labels any node has */
+	uint8_t max_labels; /* most labels any node has */
 	uint32_t serial;
-	uint32_t neg_ttl;    /* RFC 2308 §5: min(SOA TTL, SOA MINIMUM) */
+	uint32_t neg_ttl; /* RFC 2308 §5: min(SOA TTL, SOA MINIMUM) */
 	size_t n_nodes, n_rrsets, n_rrs;
 	cdns_znode_t *nodes;
 	uint32_t *parent;
@@ -54,7 +54,7 @@ static inline uint32_t cdns__slot(uint32_t hash, unsigned bits)
 
 /* Exact lookup of a lower-cased name of len bytes. Bounded: the table is at most half full. */
 static inline const cdns_znode_t *cdns__zone_lookup(const cdns_zone_t *z, const uint8_t *name,
-						   size_t len, uint32_t hash)
+                                                    size_t len, uint32_t hash)
 {
 	uint32_t mask = (1u << z->index_bits) - 1;
 	uint32_t i = cdns__slot(hash, z->index_bits);
@@ -84,7 +84,7 @@ static inline const cdns_rrset_t *cdns__node_rrset(const cdns_znode_t *n, uint16
 /* The iteration state of cdns_rrset_next: the entry index in the low 16 bits, the byte
  * offset above them. */
 static inline int cdns__rrset_next(const cdns_rrset_t *s, size_t *pos, const uint8_t **rdata,
-				   uint16_t *len)
+                                   uint16_t *len)
 {
 	size_t idx = *pos & 0xffff, off = *pos >> 16;
 

@@ -64,149 +64,149 @@ static cdns_zone_t *build(const char *apex, const char *const *lines, const char
 }
 
 #define LONG63 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk"
-#define TXT200                                                                                 \
-	"\"0123456789012345678901234567890123456789012345678901234567890123456789"        \
-	"0123456789012345678901234567890123456789012345678901234567890123456789"          \
+#define TXT200                                                                                     \
+	"\"0123456789012345678901234567890123456789012345678901234567890123456789"                 \
+	"0123456789012345678901234567890123456789012345678901234567890123456789"                   \
 	"012345678901234567890123456789012345678901234567890123456789\""
 
 static const char *const rich[] = {
-	"example.com. 3600 SOA ns1.example.com. admin.example.com. 2024010101 7200 3600 1209600 "
-	"300",
-	"example.com. 3600 NS ns1.example.com.",
-	"example.com. 3600 NS ns2.example.com.",
-	"example.com. 3600 MX 10 mail.example.com.",
-	"ns1.example.com. 3600 A 192.0.2.1",
-	"ns2.example.com. 3600 A 192.0.2.2",
-	"ns2.example.com. 3600 AAAA 2001:db8::2",
-	"mail.example.com. 3600 A 192.0.2.3",
-	"www.example.com. 3600 A 192.0.2.10",
-	"alias.example.com. 300 CNAME www.example.com.",
-	"chain1.example.com. 300 CNAME chain2.example.com.",
-	"chain2.example.com. 300 CNAME www.example.com.",
-	"loop1.example.com. 300 CNAME loop2.example.com.",
-	"loop2.example.com. 300 CNAME loop1.example.com.",
-	"dangling.example.com. 300 CNAME nothere.example.com.",
-	"outside.example.com. 300 CNAME www.example.org.",
-	"todeleg.example.com. 300 CNAME host.sub.example.com.",
-	"a.b.c.example.com. 3600 TXT \"deep\"",
-	"sub.example.com. 3600 NS ns.sub.example.com.",
-	"sub.example.com. 3600 NS ns1.example.com.",
-	"sub.example.com. 3600 NS ns.elsewhere.net.",
-	"sub.example.com. 3600 DS 12345 8 2 "
-	"0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF",
-	"ns.sub.example.com. 3600 A 192.0.2.53",
-	"deeper.ns.sub.example.com. 3600 A 192.0.2.54",
-	"nog.example.com. 3600 NS ns.nog.example.com.",
-	"dn.example.com. 3600 DNAME target.example.com.",
-	"x.target.example.com. 3600 A 192.0.2.77",
-	"dnout.example.com. 1800 DNAME example.net.",
-	"dlong.example.com. 3600 DNAME " LONG63 "." LONG63 "." LONG63 ".example.net.",
-	"_sip._tcp.example.com. 3600 SRV 0 5 5060 sip.example.com.",
-	"sip.example.com. 3600 A 192.0.2.80",
-	"big.example.com. 3600 TXT " TXT200,
-	"big.example.com. 3600 TXT \"1\" " TXT200,
-	"big.example.com. 3600 TXT \"2\" " TXT200,
-	"tobig.example.com. 300 CNAME big.example.com.",
-	"*.wild.example.com. 3600 A 192.0.2.99",
-	"*.wild.example.com. 3600 TXT \"wild\"",
-	"*.cw.example.com. 300 CNAME www.example.com.",
-	"*.wloop.example.com. 300 CNAME x.wloop.example.com.",
-	"mxw.example.com. 3600 MX 10 host.wild.example.com.",
-	"*.wdeleg.example.com. 3600 NS ns1.example.com.",
-	"mxglue.example.com. 3600 MX 10 ns.sub.example.com.",
-	"alias2.example.com. 300 CNAME foo.wild.example.com.",
-	NULL,
+    "example.com. 3600 SOA ns1.example.com. admin.example.com. 2024010101 7200 3600 1209600 "
+    "300",
+    "example.com. 3600 NS ns1.example.com.",
+    "example.com. 3600 NS ns2.example.com.",
+    "example.com. 3600 MX 10 mail.example.com.",
+    "ns1.example.com. 3600 A 192.0.2.1",
+    "ns2.example.com. 3600 A 192.0.2.2",
+    "ns2.example.com. 3600 AAAA 2001:db8::2",
+    "mail.example.com. 3600 A 192.0.2.3",
+    "www.example.com. 3600 A 192.0.2.10",
+    "alias.example.com. 300 CNAME www.example.com.",
+    "chain1.example.com. 300 CNAME chain2.example.com.",
+    "chain2.example.com. 300 CNAME www.example.com.",
+    "loop1.example.com. 300 CNAME loop2.example.com.",
+    "loop2.example.com. 300 CNAME loop1.example.com.",
+    "dangling.example.com. 300 CNAME nothere.example.com.",
+    "outside.example.com. 300 CNAME www.example.org.",
+    "todeleg.example.com. 300 CNAME host.sub.example.com.",
+    "a.b.c.example.com. 3600 TXT \"deep\"",
+    "sub.example.com. 3600 NS ns.sub.example.com.",
+    "sub.example.com. 3600 NS ns1.example.com.",
+    "sub.example.com. 3600 NS ns.elsewhere.net.",
+    "sub.example.com. 3600 DS 12345 8 2 "
+    "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF",
+    "ns.sub.example.com. 3600 A 192.0.2.53",
+    "deeper.ns.sub.example.com. 3600 A 192.0.2.54",
+    "nog.example.com. 3600 NS ns.nog.example.com.",
+    "dn.example.com. 3600 DNAME target.example.com.",
+    "x.target.example.com. 3600 A 192.0.2.77",
+    "dnout.example.com. 1800 DNAME example.net.",
+    "dlong.example.com. 3600 DNAME " LONG63 "." LONG63 "." LONG63 ".example.net.",
+    "_sip._tcp.example.com. 3600 SRV 0 5 5060 sip.example.com.",
+    "sip.example.com. 3600 A 192.0.2.80",
+    "big.example.com. 3600 TXT " TXT200,
+    "big.example.com. 3600 TXT \"1\" " TXT200,
+    "big.example.com. 3600 TXT \"2\" " TXT200,
+    "tobig.example.com. 300 CNAME big.example.com.",
+    "*.wild.example.com. 3600 A 192.0.2.99",
+    "*.wild.example.com. 3600 TXT \"wild\"",
+    "*.cw.example.com. 300 CNAME www.example.com.",
+    "*.wloop.example.com. 300 CNAME x.wloop.example.com.",
+    "mxw.example.com. 3600 MX 10 host.wild.example.com.",
+    "*.wdeleg.example.com. 3600 NS ns1.example.com.",
+    "mxglue.example.com. 3600 MX 10 ns.sub.example.com.",
+    "alias2.example.com. 300 CNAME foo.wild.example.com.",
+    NULL,
 };
 
 /* A delegation whose in-bailiwick glue cannot fit 512 bytes, one whose sibling glue cannot,
  * and a chain of 20 CNAMEs. */
 static const char *const extra[] = {
-	"fat.example.com. 3600 NS ns01.fat.example.com.",
-	"fat.example.com. 3600 NS ns02.fat.example.com.",
-	"fat.example.com. 3600 NS ns03.fat.example.com.",
-	"fat.example.com. 3600 NS ns04.fat.example.com.",
-	"fat.example.com. 3600 NS ns05.fat.example.com.",
-	"fat.example.com. 3600 NS ns06.fat.example.com.",
-	"fat.example.com. 3600 NS ns07.fat.example.com.",
-	"fat.example.com. 3600 NS ns08.fat.example.com.",
-	"fat.example.com. 3600 NS ns09.fat.example.com.",
-	"fat.example.com. 3600 NS ns10.fat.example.com.",
-	"fat.example.com. 3600 NS ns11.fat.example.com.",
-	"fat.example.com. 3600 NS ns12.fat.example.com.",
-	"ns01.fat.example.com. 3600 AAAA 2001:db8::1:1",
-	"ns02.fat.example.com. 3600 AAAA 2001:db8::1:2",
-	"ns03.fat.example.com. 3600 AAAA 2001:db8::1:3",
-	"ns04.fat.example.com. 3600 AAAA 2001:db8::1:4",
-	"ns05.fat.example.com. 3600 AAAA 2001:db8::1:5",
-	"ns06.fat.example.com. 3600 AAAA 2001:db8::1:6",
-	"ns07.fat.example.com. 3600 AAAA 2001:db8::1:7",
-	"ns08.fat.example.com. 3600 AAAA 2001:db8::1:8",
-	"ns09.fat.example.com. 3600 AAAA 2001:db8::1:9",
-	"ns10.fat.example.com. 3600 AAAA 2001:db8::1:10",
-	"ns11.fat.example.com. 3600 AAAA 2001:db8::1:11",
-	"ns12.fat.example.com. 3600 AAAA 2001:db8::1:12",
-	"sib.example.com. 3600 NS s01.example.com.",
-	"sib.example.com. 3600 NS s02.example.com.",
-	"sib.example.com. 3600 NS s03.example.com.",
-	"sib.example.com. 3600 NS s04.example.com.",
-	"sib.example.com. 3600 NS s05.example.com.",
-	"sib.example.com. 3600 NS s06.example.com.",
-	"sib.example.com. 3600 NS s07.example.com.",
-	"sib.example.com. 3600 NS s08.example.com.",
-	"sib.example.com. 3600 NS s09.example.com.",
-	"sib.example.com. 3600 NS s10.example.com.",
-	"sib.example.com. 3600 NS s11.example.com.",
-	"sib.example.com. 3600 NS s12.example.com.",
-	"s01.example.com. 3600 AAAA 2001:db8::2:1",
-	"s02.example.com. 3600 AAAA 2001:db8::2:2",
-	"s03.example.com. 3600 AAAA 2001:db8::2:3",
-	"s04.example.com. 3600 AAAA 2001:db8::2:4",
-	"s05.example.com. 3600 AAAA 2001:db8::2:5",
-	"s06.example.com. 3600 AAAA 2001:db8::2:6",
-	"s07.example.com. 3600 AAAA 2001:db8::2:7",
-	"s08.example.com. 3600 AAAA 2001:db8::2:8",
-	"s09.example.com. 3600 AAAA 2001:db8::2:9",
-	"s10.example.com. 3600 AAAA 2001:db8::2:10",
-	"s11.example.com. 3600 AAAA 2001:db8::2:11",
-	"s12.example.com. 3600 AAAA 2001:db8::2:12",
-	"c00.example.com. 60 CNAME c01.example.com.",
-	"c01.example.com. 60 CNAME c02.example.com.",
-	"c02.example.com. 60 CNAME c03.example.com.",
-	"c03.example.com. 60 CNAME c04.example.com.",
-	"c04.example.com. 60 CNAME c05.example.com.",
-	"c05.example.com. 60 CNAME c06.example.com.",
-	"c06.example.com. 60 CNAME c07.example.com.",
-	"c07.example.com. 60 CNAME c08.example.com.",
-	"c08.example.com. 60 CNAME c09.example.com.",
-	"c09.example.com. 60 CNAME c10.example.com.",
-	"c10.example.com. 60 CNAME c11.example.com.",
-	"c11.example.com. 60 CNAME c12.example.com.",
-	"c12.example.com. 60 CNAME c13.example.com.",
-	"c13.example.com. 60 CNAME c14.example.com.",
-	"c14.example.com. 60 CNAME c15.example.com.",
-	"c15.example.com. 60 CNAME c16.example.com.",
-	"c16.example.com. 60 CNAME c17.example.com.",
-	"c17.example.com. 60 CNAME c18.example.com.",
-	"c18.example.com. 60 CNAME c19.example.com.",
-	"c19.example.com. 60 CNAME c20.example.com.",
-	"c20.example.com. 60 A 192.0.2.20",
-	NULL,
+    "fat.example.com. 3600 NS ns01.fat.example.com.",
+    "fat.example.com. 3600 NS ns02.fat.example.com.",
+    "fat.example.com. 3600 NS ns03.fat.example.com.",
+    "fat.example.com. 3600 NS ns04.fat.example.com.",
+    "fat.example.com. 3600 NS ns05.fat.example.com.",
+    "fat.example.com. 3600 NS ns06.fat.example.com.",
+    "fat.example.com. 3600 NS ns07.fat.example.com.",
+    "fat.example.com. 3600 NS ns08.fat.example.com.",
+    "fat.example.com. 3600 NS ns09.fat.example.com.",
+    "fat.example.com. 3600 NS ns10.fat.example.com.",
+    "fat.example.com. 3600 NS ns11.fat.example.com.",
+    "fat.example.com. 3600 NS ns12.fat.example.com.",
+    "ns01.fat.example.com. 3600 AAAA 2001:db8::1:1",
+    "ns02.fat.example.com. 3600 AAAA 2001:db8::1:2",
+    "ns03.fat.example.com. 3600 AAAA 2001:db8::1:3",
+    "ns04.fat.example.com. 3600 AAAA 2001:db8::1:4",
+    "ns05.fat.example.com. 3600 AAAA 2001:db8::1:5",
+    "ns06.fat.example.com. 3600 AAAA 2001:db8::1:6",
+    "ns07.fat.example.com. 3600 AAAA 2001:db8::1:7",
+    "ns08.fat.example.com. 3600 AAAA 2001:db8::1:8",
+    "ns09.fat.example.com. 3600 AAAA 2001:db8::1:9",
+    "ns10.fat.example.com. 3600 AAAA 2001:db8::1:10",
+    "ns11.fat.example.com. 3600 AAAA 2001:db8::1:11",
+    "ns12.fat.example.com. 3600 AAAA 2001:db8::1:12",
+    "sib.example.com. 3600 NS s01.example.com.",
+    "sib.example.com. 3600 NS s02.example.com.",
+    "sib.example.com. 3600 NS s03.example.com.",
+    "sib.example.com. 3600 NS s04.example.com.",
+    "sib.example.com. 3600 NS s05.example.com.",
+    "sib.example.com. 3600 NS s06.example.com.",
+    "sib.example.com. 3600 NS s07.example.com.",
+    "sib.example.com. 3600 NS s08.example.com.",
+    "sib.example.com. 3600 NS s09.example.com.",
+    "sib.example.com. 3600 NS s10.example.com.",
+    "sib.example.com. 3600 NS s11.example.com.",
+    "sib.example.com. 3600 NS s12.example.com.",
+    "s01.example.com. 3600 AAAA 2001:db8::2:1",
+    "s02.example.com. 3600 AAAA 2001:db8::2:2",
+    "s03.example.com. 3600 AAAA 2001:db8::2:3",
+    "s04.example.com. 3600 AAAA 2001:db8::2:4",
+    "s05.example.com. 3600 AAAA 2001:db8::2:5",
+    "s06.example.com. 3600 AAAA 2001:db8::2:6",
+    "s07.example.com. 3600 AAAA 2001:db8::2:7",
+    "s08.example.com. 3600 AAAA 2001:db8::2:8",
+    "s09.example.com. 3600 AAAA 2001:db8::2:9",
+    "s10.example.com. 3600 AAAA 2001:db8::2:10",
+    "s11.example.com. 3600 AAAA 2001:db8::2:11",
+    "s12.example.com. 3600 AAAA 2001:db8::2:12",
+    "c00.example.com. 60 CNAME c01.example.com.",
+    "c01.example.com. 60 CNAME c02.example.com.",
+    "c02.example.com. 60 CNAME c03.example.com.",
+    "c03.example.com. 60 CNAME c04.example.com.",
+    "c04.example.com. 60 CNAME c05.example.com.",
+    "c05.example.com. 60 CNAME c06.example.com.",
+    "c06.example.com. 60 CNAME c07.example.com.",
+    "c07.example.com. 60 CNAME c08.example.com.",
+    "c08.example.com. 60 CNAME c09.example.com.",
+    "c09.example.com. 60 CNAME c10.example.com.",
+    "c10.example.com. 60 CNAME c11.example.com.",
+    "c11.example.com. 60 CNAME c12.example.com.",
+    "c12.example.com. 60 CNAME c13.example.com.",
+    "c13.example.com. 60 CNAME c14.example.com.",
+    "c14.example.com. 60 CNAME c15.example.com.",
+    "c15.example.com. 60 CNAME c16.example.com.",
+    "c16.example.com. 60 CNAME c17.example.com.",
+    "c17.example.com. 60 CNAME c18.example.com.",
+    "c18.example.com. 60 CNAME c19.example.com.",
+    "c19.example.com. 60 CNAME c20.example.com.",
+    "c20.example.com. 60 A 192.0.2.20",
+    NULL,
 };
 
 /* RFC 4592 §2.2.1, with SOA and SRV RDATA filled in. */
 static const char *const rfc4592[] = {
-	"example. 3600 SOA ns.example.com. hostmaster.example.com. 1 3600 600 86400 300",
-	"example. 3600 NS ns.example.com.",
-	"example. 3600 NS ns.example.net.",
-	"*.example. 3600 TXT \"this is a wildcard\"",
-	"*.example. 3600 MX 10 host1.example.",
-	"sub.*.example. 3600 TXT \"this is not a wildcard\"",
-	"host1.example. 3600 A 192.0.2.1",
-	"_ssh._tcp.host1.example. 3600 SRV 0 0 22 host1.example.",
-	"_ssh._tcp.host2.example. 3600 SRV 0 0 22 host2.example.",
-	"subdel.example. 3600 NS ns.example.com.",
-	"subdel.example. 3600 NS ns.example.net.",
-	NULL,
+    "example. 3600 SOA ns.example.com. hostmaster.example.com. 1 3600 600 86400 300",
+    "example. 3600 NS ns.example.com.",
+    "example. 3600 NS ns.example.net.",
+    "*.example. 3600 TXT \"this is a wildcard\"",
+    "*.example. 3600 MX 10 host1.example.",
+    "sub.*.example. 3600 TXT \"this is not a wildcard\"",
+    "host1.example. 3600 A 192.0.2.1",
+    "_ssh._tcp.host1.example. 3600 SRV 0 0 22 host1.example.",
+    "_ssh._tcp.host2.example. 3600 SRV 0 0 22 host2.example.",
+    "subdel.example. 3600 NS ns.example.com.",
+    "subdel.example. 3600 NS ns.example.net.",
+    NULL,
 };
 
 static cdns_zone_t *zone_rich, *zone_4592;
@@ -254,7 +254,7 @@ static void make_query(const char *qname, uint16_t qtype, uint16_t edns_size)
 	cdns_put16(req + len + 2, CDNS_C_IN);
 	len += 4;
 	if (edns_size) {
-		static const uint8_t opt[] = { 0, 0, 41, 0, 0, 0, 0, 0, 0, 0, 0 };
+		static const uint8_t opt[] = {0, 0, 41, 0, 0, 0, 0, 0, 0, 0, 0};
 		memcpy(req + len, opt, sizeof(opt));
 		cdns_put16(req + len + 3, edns_size);
 		len += sizeof(opt);
@@ -313,14 +313,14 @@ static void parse_response(void)
 			uint8_t rd[CDNS_RDATA_MAXLEN];
 			assert_true(cdns_name_to_text(rr.owner, owner, sizeof(owner)) > 0);
 			assert_true(cdns_rrtype_to_text(rr.type, type, sizeof(type)) > 0);
-			int rl = cdns_rdata_unpack(m.wire, m.len, rr.type, rr.rdata_off, rr.rdlen, rd,
-						   sizeof(rd));
+			int rl = cdns_rdata_unpack(m.wire, m.len, rr.type, rr.rdata_off, rr.rdlen,
+			                           rd, sizeof(rd));
 			assert_true(rl >= 0);
-			assert_true(cdns_rdata_to_text(rr.type, rd, (size_t)rl, rdata, sizeof(rdata)) >=
-				    0);
+			assert_true(
+			    cdns_rdata_to_text(rr.type, rd, (size_t)rl, rdata, sizeof(rdata)) >= 0);
 			assert_int_equal(rr.rclass, CDNS_C_IN);
-			snprintf(R.rr[sec][i], sizeof(R.rr[sec][i]), "%s %u %s %s", owner, rr.ttl, type,
-				 rdata);
+			snprintf(R.rr[sec][i], sizeof(R.rr[sec][i]), "%s %u %s %s", owner, rr.ttl,
+			         type, rdata);
 		}
 	}
 }
@@ -337,7 +337,7 @@ static void ask(const cdns_zone_t *z, const char *qname, const char *qtype, uint
 
 static void dump(void)
 {
-	static const char *sn[] = { "", "ANSWER", "AUTHORITY", "ADDITIONAL" };
+	static const char *sn[] = {"", "ANSWER", "AUTHORITY", "ADDITIONAL"};
 	print_message("flags %04x rcode %u\n", R.flags, R.rcode);
 	for (int s = 1; s <= 3; s++)
 		for (unsigned i = 0; i < R.n[s]; i++)
@@ -354,7 +354,7 @@ static void expect_sec(int sec, const char *const *want)
 		if (strcasecmp(R.rr[sec][i], want[i]) != 0) {
 			dump();
 			fail_msg("section %d record %u: got '%s', want '%s'", sec, i, R.rr[sec][i],
-				 want[i]);
+			         want[i]);
 		}
 	}
 	if (R.n[sec] != n) {
@@ -363,22 +363,23 @@ static void expect_sec(int sec, const char *const *want)
 	}
 }
 
-#define NONE ((const char *const[]){ NULL })
-#define RRS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define NONE     ((const char *const[]){NULL})
+#define RRS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 static void expect_hdr(uint16_t rcode, int aa, int tc)
 {
-	if (R.rcode != rcode || !!(R.flags & CDNS_FLAG_AA) != aa || !!(R.flags & CDNS_FLAG_TC) != tc) {
+	if (R.rcode != rcode || !!(R.flags & CDNS_FLAG_AA) != aa ||
+	    !!(R.flags & CDNS_FLAG_TC) != tc) {
 		dump();
 		fail_msg("rcode %u aa %d tc %d, want rcode %u aa %d tc %d", R.rcode,
-			 !!(R.flags & CDNS_FLAG_AA), !!(R.flags & CDNS_FLAG_TC), rcode, aa, tc);
+		         !!(R.flags & CDNS_FLAG_AA), !!(R.flags & CDNS_FLAG_TC), rcode, aa, tc);
 	}
 	/* QR is always set, RCODE in the header is the core's business. */
 	assert_true(R.flags & CDNS_FLAG_QR);
 }
 
-#define SOA_NEG                                                                                \
-	"example.com. 300 SOA ns1.example.com. admin.example.com. 2024010101 7200 3600 "      \
+#define SOA_NEG                                                                                    \
+	"example.com. 300 SOA ns1.example.com. admin.example.com. 2024010101 7200 3600 "           \
 	"1209600 300"
 
 /* ---------------------------------------------------------------------------------------- */
@@ -447,13 +448,13 @@ static void test_apex(void **state)
 	expect_hdr(CDNS_RCODE_NOERROR, 1, 0);
 	/* The SOA as stored: its own TTL in a positive answer. */
 	expect_sec(1, RRS("example.com. 3600 SOA ns1.example.com. admin.example.com. 2024010101 "
-			  "7200 3600 1209600 300"));
+	                  "7200 3600 1209600 300"));
 	expect_sec(2, NONE);
 	ask(zone_rich, "example.com.", "NS", 0);
 	expect_sec(1, RRS("example.com. 3600 NS ns1.example.com.",
-			  "example.com. 3600 NS ns2.example.com."));
+	                  "example.com. 3600 NS ns2.example.com."));
 	expect_sec(3, RRS("ns1.example.com. 3600 A 192.0.2.1", "ns2.example.com. 3600 A 192.0.2.2",
-			  "ns2.example.com. 3600 AAAA 2001:db8::2"));
+	                  "ns2.example.com. 3600 AAAA 2001:db8::2"));
 }
 
 static void test_mx_srv_additional(void **state)
@@ -476,7 +477,7 @@ static void test_any(void **state)
 	ask(zone_rich, "example.com.", "ANY", 0);
 	expect_hdr(CDNS_RCODE_NOERROR, 1, 0);
 	expect_sec(1, RRS("example.com. 3600 NS ns1.example.com.",
-			  "example.com. 3600 NS ns2.example.com."));
+	                  "example.com. 3600 NS ns2.example.com."));
 	ask(zone_rich, "ns2.example.com.", "ANY", 0);
 	expect_sec(1, RRS("ns2.example.com. 3600 A 192.0.2.2"));
 	/* A CNAME is not followed for ANY. */
@@ -497,7 +498,7 @@ static void test_cname(void **state)
 	ask(zone_rich, "alias.example.com.", "A", 0);
 	expect_hdr(CDNS_RCODE_NOERROR, 1, 0);
 	expect_sec(1, RRS("alias.example.com. 300 CNAME www.example.com.",
-			  "www.example.com. 3600 A 192.0.2.10"));
+	                  "www.example.com. 3600 A 192.0.2.10"));
 	expect_sec(2, NONE);
 	/* Asking for the CNAME itself. */
 	ask(zone_rich, "alias.example.com.", "CNAME", 0);
@@ -514,8 +515,8 @@ static void test_cname_chain(void **state)
 	ask(zone_rich, "chain1.example.com.", "A", 0);
 	expect_hdr(CDNS_RCODE_NOERROR, 1, 0);
 	expect_sec(1, RRS("chain1.example.com. 300 CNAME chain2.example.com.",
-			  "chain2.example.com. 300 CNAME www.example.com.",
-			  "www.example.com. 3600 A 192.0.2.10"));
+	                  "chain2.example.com. 300 CNAME www.example.com.",
+	                  "www.example.com. 3600 A 192.0.2.10"));
 }
 
 static void test_cname_loop(void **state)
@@ -524,14 +525,14 @@ static void test_cname_loop(void **state)
 	ask(zone_rich, "loop1.example.com.", "A", 0);
 	expect_hdr(CDNS_RCODE_NOERROR, 1, 0);
 	expect_sec(1, RRS("loop1.example.com. 300 CNAME loop2.example.com.",
-			  "loop2.example.com. 300 CNAME loop1.example.com."));
+	                  "loop2.example.com. 300 CNAME loop1.example.com."));
 	expect_sec(2, NONE);
 	/* A wildcard CNAME pointing below itself loops through the same wildcard: its CNAME
 	 * for the second name is given, then the chain stops (as Knot). */
 	ask(zone_rich, "a.wloop.example.com.", "A", 0);
 	expect_hdr(CDNS_RCODE_NOERROR, 1, 0);
 	expect_sec(1, RRS("a.wloop.example.com. 300 CNAME x.wloop.example.com.",
-			  "x.wloop.example.com. 300 CNAME x.wloop.example.com."));
+	                  "x.wloop.example.com. 300 CNAME x.wloop.example.com."));
 }
 
 static void test_cname_chain_limit(void **state)
@@ -560,9 +561,10 @@ static void test_cname_rfc6604(void **state)
 }
 
 /* RDATA in canonical order: "\002ns\003sub..." < "\002ns\011elsewhere..." < "\003ns1...". */
-#define SUB_NS                                                                                 \
-	"sub.example.com. 3600 NS ns.sub.example.com.", "sub.example.com. 3600 NS ns.elsewhere.net.", \
-		"sub.example.com. 3600 NS ns1.example.com."
+#define SUB_NS                                                                                     \
+	"sub.example.com. 3600 NS ns.sub.example.com.",                                            \
+	    "sub.example.com. 3600 NS ns.elsewhere.net.",                                          \
+	    "sub.example.com. 3600 NS ns1.example.com."
 
 static void test_cname_to_delegation(void **state)
 {
@@ -571,13 +573,12 @@ static void test_cname_to_delegation(void **state)
 	expect_hdr(CDNS_RCODE_NOERROR, 1, 0);
 	expect_sec(1, RRS("todeleg.example.com. 300 CNAME host.sub.example.com."));
 	expect_sec(2, RRS(SUB_NS));
-	expect_sec(3, RRS("ns.sub.example.com. 3600 A 192.0.2.53",
-			  "ns1.example.com. 3600 A 192.0.2.1"));
+	expect_sec(
+	    3, RRS("ns.sub.example.com. 3600 A 192.0.2.53", "ns1.example.com. 3600 A 192.0.2.1"));
 }
 
 /* ---------------------------------------------------------------------------------------- */
 /* Delegations                                                                                */
-
 
 static void test_referral(void **state)
 {
@@ -586,8 +587,8 @@ static void test_referral(void **state)
 	expect_sec(1, NONE);
 	expect_sec(2, RRS(SUB_NS));
 	/* Glue below the cut first (mandatory), then the sibling in this zone. */
-	expect_sec(3, RRS("ns.sub.example.com. 3600 A 192.0.2.53",
-			  "ns1.example.com. 3600 A 192.0.2.1"));
+	expect_sec(
+	    3, RRS("ns.sub.example.com. 3600 A 192.0.2.53", "ns1.example.com. 3600 A 192.0.2.1"));
 	/* At the cut itself, any type but DS, ANY included. */
 	ask(zone_rich, "sub.example.com.", "NS", 0);
 	expect_hdr(CDNS_RCODE_NOERROR, 0, 0);
@@ -617,7 +618,7 @@ static void test_ds_at_cut(void **state)
 	ask(zone_rich, "sub.example.com.", "DS", 0);
 	expect_hdr(CDNS_RCODE_NOERROR, 1, 0);
 	expect_sec(1, RRS("sub.example.com. 3600 DS 12345 8 2 "
-			  "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"));
+	                  "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"));
 	expect_sec(2, NONE);
 	ask(zone_rich, "nog.example.com.", "DS", 0);
 	expect_hdr(CDNS_RCODE_NOERROR, 1, 0);
@@ -656,18 +657,18 @@ static void test_dname(void **state)
 	ask(zone_rich, "x.dn.example.com.", "A", 0);
 	expect_hdr(CDNS_RCODE_NOERROR, 1, 0);
 	expect_sec(1, RRS("dn.example.com. 3600 DNAME target.example.com.",
-			  "x.dn.example.com. 3600 CNAME x.target.example.com.",
-			  "x.target.example.com. 3600 A 192.0.2.77"));
+	                  "x.dn.example.com. 3600 CNAME x.target.example.com.",
+	                  "x.target.example.com. 3600 A 192.0.2.77"));
 	/* The target does not exist: NXDOMAIN for it (RFC 6604). */
 	ask(zone_rich, "y.dn.example.com.", "A", 0);
 	expect_hdr(CDNS_RCODE_NXDOMAIN, 1, 0);
 	expect_sec(1, RRS("dn.example.com. 3600 DNAME target.example.com.",
-			  "y.dn.example.com. 3600 CNAME y.target.example.com."));
+	                  "y.dn.example.com. 3600 CNAME y.target.example.com."));
 	expect_sec(2, RRS(SOA_NEG));
 	/* Asking for CNAME: the synthesized CNAME is the answer. */
 	ask(zone_rich, "x.dn.example.com.", "CNAME", 0);
 	expect_sec(1, RRS("dn.example.com. 3600 DNAME target.example.com.",
-			  "x.dn.example.com. 3600 CNAME x.target.example.com."));
+	                  "x.dn.example.com. 3600 CNAME x.target.example.com."));
 	/* The DNAME owner itself is not redirected. */
 	ask(zone_rich, "dn.example.com.", "A", 0);
 	expect_hdr(CDNS_RCODE_NOERROR, 1, 0);
@@ -679,7 +680,7 @@ static void test_dname(void **state)
 	ask(zone_rich, "a.b.dnout.example.com.", "A", 0);
 	expect_hdr(CDNS_RCODE_NOERROR, 1, 0);
 	expect_sec(1, RRS("dnout.example.com. 1800 DNAME example.net.",
-			  "a.b.dnout.example.com. 1800 CNAME a.b.example.net."));
+	                  "a.b.dnout.example.com. 1800 CNAME a.b.example.net."));
 	expect_sec(2, NONE);
 }
 
@@ -723,7 +724,7 @@ static void test_wildcard(void **state)
 	ask(zone_rich, "foo.cw.example.com.", "A", 0);
 	expect_hdr(CDNS_RCODE_NOERROR, 1, 0);
 	expect_sec(1, RRS("foo.cw.example.com. 300 CNAME www.example.com.",
-			  "www.example.com. 3600 A 192.0.2.10"));
+	                  "www.example.com. 3600 A 192.0.2.10"));
 }
 
 /* RFC 4592 §2.2.1: the example zone and its listed queries. */
@@ -774,7 +775,7 @@ static void test_rfc4592_not_synthesized(void **state)
 	expect_hdr(CDNS_RCODE_NOERROR, 0, 0);
 	expect_sec(1, NONE);
 	expect_sec(2, RRS("subdel.example. 3600 NS ns.example.com.",
-			  "subdel.example. 3600 NS ns.example.net."));
+	                  "subdel.example. 3600 NS ns.example.net."));
 	expect_sec(3, NONE);
 
 	/* *.example. exists: the source of synthesis would be *.*.example. */
@@ -818,7 +819,7 @@ static void test_edge_cases(void **state)
 	ask(zone_rich, "alias2.example.com.", "A", 0);
 	expect_hdr(CDNS_RCODE_NOERROR, 1, 0);
 	expect_sec(1, RRS("alias2.example.com. 300 CNAME foo.wild.example.com.",
-			  "foo.wild.example.com. 3600 A 192.0.2.99"));
+	                  "foo.wild.example.com. 3600 A 192.0.2.99"));
 	ask(zone_rich, "alias2.example.com.", "ANY", 0);
 	expect_sec(1, RRS("alias2.example.com. 300 CNAME foo.wild.example.com."));
 	/* Types the name lacks, NS below the apex included: NODATA. */
@@ -864,31 +865,31 @@ static void test_not_in_zone(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exact),
-		cmocka_unit_test(test_client_case_and_compression),
-		cmocka_unit_test(test_nodata),
-		cmocka_unit_test(test_nxdomain),
-		cmocka_unit_test(test_ent),
-		cmocka_unit_test(test_apex),
-		cmocka_unit_test(test_mx_srv_additional),
-		cmocka_unit_test(test_any),
-		cmocka_unit_test(test_cname),
-		cmocka_unit_test(test_cname_chain),
-		cmocka_unit_test(test_cname_loop),
-		cmocka_unit_test(test_cname_chain_limit),
-		cmocka_unit_test(test_cname_rfc6604),
-		cmocka_unit_test(test_cname_to_delegation),
-		cmocka_unit_test(test_referral),
-		cmocka_unit_test(test_ds_at_cut),
-		cmocka_unit_test(test_referral_glue_truncation),
-		cmocka_unit_test(test_dname),
-		cmocka_unit_test(test_dname_yxdomain),
-		cmocka_unit_test(test_wildcard),
-		cmocka_unit_test(test_rfc4592_synthesized),
-		cmocka_unit_test(test_rfc4592_not_synthesized),
-		cmocka_unit_test(test_edge_cases),
-		cmocka_unit_test(test_truncation),
-		cmocka_unit_test(test_not_in_zone),
+	    cmocka_unit_test(test_exact),
+	    cmocka_unit_test(test_client_case_and_compression),
+	    cmocka_unit_test(test_nodata),
+	    cmocka_unit_test(test_nxdomain),
+	    cmocka_unit_test(test_ent),
+	    cmocka_unit_test(test_apex),
+	    cmocka_unit_test(test_mx_srv_additional),
+	    cmocka_unit_test(test_any),
+	    cmocka_unit_test(test_cname),
+	    cmocka_unit_test(test_cname_chain),
+	    cmocka_unit_test(test_cname_loop),
+	    cmocka_unit_test(test_cname_chain_limit),
+	    cmocka_unit_test(test_cname_rfc6604),
+	    cmocka_unit_test(test_cname_to_delegation),
+	    cmocka_unit_test(test_referral),
+	    cmocka_unit_test(test_ds_at_cut),
+	    cmocka_unit_test(test_referral_glue_truncation),
+	    cmocka_unit_test(test_dname),
+	    cmocka_unit_test(test_dname_yxdomain),
+	    cmocka_unit_test(test_wildcard),
+	    cmocka_unit_test(test_rfc4592_synthesized),
+	    cmocka_unit_test(test_rfc4592_not_synthesized),
+	    cmocka_unit_test(test_edge_cases),
+	    cmocka_unit_test(test_truncation),
+	    cmocka_unit_test(test_not_in_zone),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -79,7 +79,8 @@ static int add_line(cdns_zone_builder_t *b, const char *line, unsigned lineno)
 	int rl = cdns_rdata_from_text(t, rt, strlen(rt), NULL, rd, sizeof(rd), &err);
 	if (rl < 0)
 		fail_msg("bad rdata in '%s': %s", line, err.msg);
-	return cdns_zone_builder_add(b, o, t, CDNS_C_IN, ttl, rd, (uint16_t)rl, "test.zone", lineno);
+	return cdns_zone_builder_add(b, o, t, CDNS_C_IN, ttl, rd, (uint16_t)rl, "test.zone",
+	                             lineno);
 }
 
 static int build(const char *apex, const char *const *lines, msgs_t *m, cdns_zone_t **z)
@@ -104,19 +105,20 @@ static const cdns_znode_t *find(const cdns_zone_t *z, const char *text)
 
 static void node_text(const cdns_znode_t *n, char *out, int cased)
 {
-	assert_true(cdns_name_to_text(cased ? n->owner_case : n->owner, out, CDNS_NAME_MAXTEXT) > 0);
+	assert_true(cdns_name_to_text(cased ? n->owner_case : n->owner, out, CDNS_NAME_MAXTEXT) >
+	            0);
 }
 
-#define SOA_NS                                                                                 \
-	"example. 3600 SOA ns1.example. admin.example. 2024010101 7200 3600 1209600 300",      \
-		"example. 3600 NS ns1.example.", "ns1.example. 3600 A 192.0.2.1"
+#define SOA_NS                                                                                     \
+	"example. 3600 SOA ns1.example. admin.example. 2024010101 7200 3600 1209600 300",          \
+	    "example. 3600 NS ns1.example.", "ns1.example. 3600 A 192.0.2.1"
 
 /* ---------------------------------------------------------------------------------------- */
 /* Builder                                                                                    */
 
 static void test_minimal_zone(void **state)
 {
-	static const char *const lines[] = { SOA_NS, NULL };
+	static const char *const lines[] = {SOA_NS, NULL};
 	msgs_t m;
 	cdns_zone_t *z;
 	assert_int_equal(build("example.", lines, &m, &z), 0);
@@ -140,15 +142,15 @@ static void test_minimal_zone(void **state)
 static void test_merge_duplicates(void **state)
 {
 	static const char *const lines[] = {
-		SOA_NS,
-		"www.example. 300 A 192.0.2.10",
-		"WWW.example. 300 A 192.0.2.10", /* same RR, other spelling of the owner */
-		"www.example. 300 A 192.0.2.11",
-		"example. 3600 NS ns1.example.", /* duplicate of the SOA_NS one */
-		"example. 3600 NS NS1.Example.", /* duplicate once names are lower-cased */
-		"example. 3600 NS ns2.example.",
-		"ns2.example. 3600 A 192.0.2.2",
-		NULL,
+	    SOA_NS,
+	    "www.example. 300 A 192.0.2.10",
+	    "WWW.example. 300 A 192.0.2.10", /* same RR, other spelling of the owner */
+	    "www.example. 300 A 192.0.2.11",
+	    "example. 3600 NS ns1.example.", /* duplicate of the SOA_NS one */
+	    "example. 3600 NS NS1.Example.", /* duplicate once names are lower-cased */
+	    "example. 3600 NS ns2.example.",
+	    "ns2.example. 3600 A 192.0.2.2",
+	    NULL,
 	};
 	msgs_t m;
 	cdns_zone_t *z;
@@ -177,21 +179,20 @@ static void test_merge_duplicates(void **state)
 static void test_canonical_order(void **state)
 {
 	static const char *const lines[] = {
-		SOA_NS,
-		"\\200.z.example. 60 A 192.0.2.9",
-		"z.example. 60 A 192.0.2.5",
-		"zABC.a.EXAMPLE. 60 A 192.0.2.4",
-		"*.z.example. 60 A 192.0.2.8",
-		"a.example. 60 A 192.0.2.1",
-		"yljkjljk.a.example. 60 A 192.0.2.2",
-		"\\001.z.example. 60 A 192.0.2.7",
-		"Z.a.example. 60 A 192.0.2.3",
-		NULL,
+	    SOA_NS,
+	    "\\200.z.example. 60 A 192.0.2.9",
+	    "z.example. 60 A 192.0.2.5",
+	    "zABC.a.EXAMPLE. 60 A 192.0.2.4",
+	    "*.z.example. 60 A 192.0.2.8",
+	    "a.example. 60 A 192.0.2.1",
+	    "yljkjljk.a.example. 60 A 192.0.2.2",
+	    "\\001.z.example. 60 A 192.0.2.7",
+	    "Z.a.example. 60 A 192.0.2.3",
+	    NULL,
 	};
 	static const char *const expect[] = {
-		"example.", "a.example.", "yljkjljk.a.example.", "Z.a.example.",
-		"zABC.a.EXAMPLE.", "ns1.example.", "z.example.", "\\001.z.example.",
-		"*.z.example.", "\\200.z.example.",
+	    "example.",     "a.example.", "yljkjljk.a.example.", "Z.a.example.", "zABC.a.EXAMPLE.",
+	    "ns1.example.", "z.example.", "\\001.z.example.",    "*.z.example.", "\\200.z.example.",
 	};
 	msgs_t m;
 	cdns_zone_t *z;
@@ -203,7 +204,7 @@ static void test_canonical_order(void **state)
 		assert_string_equal(t, expect[i]);
 		if (i > 0)
 			assert_true(cdns_name_cmp(cdns_zone_node(z, i - 1)->owner,
-						  cdns_zone_node(z, i)->owner) < 0);
+			                          cdns_zone_node(z, i)->owner) < 0);
 		/* owner is the lower-cased form */
 		char l[CDNS_NAME_MAXTEXT];
 		node_text(cdns_zone_node(z, i), l, 0);
@@ -219,17 +220,17 @@ static void test_canonical_order(void **state)
 static void test_rdata_order(void **state)
 {
 	static const char *const lines[] = {
-		SOA_NS,
-		"x.example. 60 A 192.0.2.200",
-		"x.example. 60 A 10.0.0.1",
-		"x.example. 60 A 192.0.2.3",
-		"x.example. 60 MX 10 b.example.",
-		"x.example. 60 MX 10 A.example.", /* 'A' sorts as 'a': before b */
-		"x.example. 60 MX 5 z.example.",
-		"x.example. 60 TYPE65280 \\# 2 0100",
-		"x.example. 60 TYPE65280 \\# 1 01", /* a prefix sorts first */
-		"x.example. 60 TYPE65280 \\# 0",
-		NULL,
+	    SOA_NS,
+	    "x.example. 60 A 192.0.2.200",
+	    "x.example. 60 A 10.0.0.1",
+	    "x.example. 60 A 192.0.2.3",
+	    "x.example. 60 MX 10 b.example.",
+	    "x.example. 60 MX 10 A.example.", /* 'A' sorts as 'a': before b */
+	    "x.example. 60 MX 5 z.example.",
+	    "x.example. 60 TYPE65280 \\# 2 0100",
+	    "x.example. 60 TYPE65280 \\# 1 01", /* a prefix sorts first */
+	    "x.example. 60 TYPE65280 \\# 0",
+	    NULL,
 	};
 	msgs_t m;
 	cdns_zone_t *z;
@@ -240,7 +241,7 @@ static void test_rdata_order(void **state)
 	size_t pos = 0;
 	const uint8_t *rd;
 	uint16_t len;
-	static const uint8_t a_order[3][4] = { { 10, 0, 0, 1 }, { 192, 0, 2, 3 }, { 192, 0, 2, 200 } };
+	static const uint8_t a_order[3][4] = {{10, 0, 0, 1}, {192, 0, 2, 3}, {192, 0, 2, 200}};
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(cdns_rrset_next(s, &pos, &rd, &len), 1);
 		assert_int_equal(len, 4);
@@ -272,10 +273,10 @@ static void test_rdata_order(void **state)
 static void test_ents(void **state)
 {
 	static const char *const lines[] = {
-		SOA_NS,
-		"a.b.c.example. 60 TXT \"deep\"",
-		"x.c.example. 60 TXT \"side\"",
-		NULL,
+	    SOA_NS,
+	    "a.b.c.example. 60 TXT \"deep\"",
+	    "x.c.example. 60 TXT \"side\"",
+	    NULL,
 	};
 	msgs_t m;
 	cdns_zone_t *z;
@@ -296,7 +297,8 @@ static void test_ents(void **state)
 		const cdns_znode_t *n = cdns_zone_node(z, i);
 		size_t p = cdns_zone_parent(z, i);
 		assert_true(p < i);
-		assert_true(cdns_name_equal(cdns_zone_node(z, p)->owner, n->owner + n->owner[0] + 1));
+		assert_true(
+		    cdns_name_equal(cdns_zone_node(z, p)->owner, n->owner + n->owner[0] + 1));
 	}
 	assert_int_equal(m.n, 0);
 	cdns_zone_unref(z);
@@ -305,15 +307,15 @@ static void test_ents(void **state)
 static void test_flags(void **state)
 {
 	static const char *const lines[] = {
-		SOA_NS,
-		"sub.example. 60 NS ns.sub.example.",
-		"ns.sub.example. 60 A 192.0.2.53",
-		"deep.ns.sub.example. 60 A 192.0.2.54",
-		"dn.example. 60 DNAME target.example.",
-		"below.dn.example. 60 A 192.0.2.60",
-		"alias.example. 60 CNAME www.example.",
-		"*.w.example. 60 A 192.0.2.70",
-		NULL,
+	    SOA_NS,
+	    "sub.example. 60 NS ns.sub.example.",
+	    "ns.sub.example. 60 A 192.0.2.53",
+	    "deep.ns.sub.example. 60 A 192.0.2.54",
+	    "dn.example. 60 DNAME target.example.",
+	    "below.dn.example. 60 A 192.0.2.60",
+	    "alias.example. 60 CNAME www.example.",
+	    "*.w.example. 60 A 192.0.2.70",
+	    NULL,
 	};
 	msgs_t m;
 	cdns_zone_t *z;
@@ -337,7 +339,7 @@ static void test_flags(void **state)
 
 static void test_lookup(void **state)
 {
-	static const char *const lines[] = { SOA_NS, "Www.Example. 60 A 192.0.2.10", NULL };
+	static const char *const lines[] = {SOA_NS, "Www.Example. 60 A 192.0.2.10", NULL};
 	msgs_t m;
 	cdns_zone_t *z;
 	assert_int_equal(build("example.", lines, &m, &z), 0);
@@ -363,11 +365,11 @@ static void test_lookup(void **state)
 static void test_ttl_lowest(void **state)
 {
 	static const char *const lines[] = {
-		SOA_NS,
-		"t.example. 600 A 192.0.2.1",
-		"t.example. 300 A 192.0.2.2",
-		"t.example. 900 A 192.0.2.3",
-		NULL,
+	    SOA_NS,
+	    "t.example. 600 A 192.0.2.1",
+	    "t.example. 300 A 192.0.2.2",
+	    "t.example. 900 A 192.0.2.3",
+	    NULL,
 	};
 	msgs_t m;
 	cdns_zone_t *z;
@@ -396,41 +398,34 @@ static void expect_error(const char *const *lines, const char *a, const char *b)
 
 static void test_errors(void **state)
 {
-	static const char *const no_soa[] = { "example. 60 NS ns1.example.", NULL };
+	static const char *const no_soa[] = {"example. 60 NS ns1.example.", NULL};
 	expect_error(no_soa, "example.", "no SOA record at the zone apex");
-	static const char *const empty[] = { NULL };
+	static const char *const empty[] = {NULL};
 	expect_error(empty, "no SOA record", NULL);
-	static const char *const no_ns[] = {
-		"example. 60 SOA ns1.example. admin.example. 1 2 3 4 5", NULL
-	};
+	static const char *const no_ns[] = {"example. 60 SOA ns1.example. admin.example. 1 2 3 4 5",
+	                                    NULL};
 	expect_error(no_ns, "no NS records at the zone apex", NULL);
 	static const char *const two_soa[] = {
-		SOA_NS, "example. 60 SOA ns1.example. admin.example. 2 2 3 4 5", NULL
-	};
+	    SOA_NS, "example. 60 SOA ns1.example. admin.example. 2 2 3 4 5", NULL};
 	expect_error(two_soa, "2 SOA records at the apex", NULL);
 	static const char *const soa_below[] = {
-		SOA_NS, "x.example. 60 SOA ns1.example. admin.example. 2 2 3 4 5", NULL
-	};
+	    SOA_NS, "x.example. 60 SOA ns1.example. admin.example. 2 2 3 4 5", NULL};
 	expect_error(soa_below, "x.example. SOA", "outside the zone apex");
-	static const char *const cname_other[] = {
-		SOA_NS, "c.example. 60 CNAME ns1.example.", "c.example. 60 TXT \"x\"", NULL
-	};
+	static const char *const cname_other[] = {SOA_NS, "c.example. 60 CNAME ns1.example.",
+	                                          "c.example. 60 TXT \"x\"", NULL};
 	expect_error(cname_other, "c.example. CNAME", "CNAME and other data");
-	static const char *const two_cname[] = {
-		SOA_NS, "c.example. 60 CNAME a.example.", "c.example. 60 CNAME b.example.", NULL
-	};
+	static const char *const two_cname[] = {SOA_NS, "c.example. 60 CNAME a.example.",
+	                                        "c.example. 60 CNAME b.example.", NULL};
 	expect_error(two_cname, "c.example. CNAME", "2 CNAME records");
-	static const char *const two_dname[] = {
-		SOA_NS, "d.example. 60 DNAME a.example.", "d.example. 60 DNAME b.example.", NULL
-	};
+	static const char *const two_dname[] = {SOA_NS, "d.example. 60 DNAME a.example.",
+	                                        "d.example. 60 DNAME b.example.", NULL};
 	expect_error(two_dname, "d.example. DNAME", "2 DNAME records");
-	static const char *const apex_cname[] = { SOA_NS, "example. 60 CNAME a.example.", NULL };
+	static const char *const apex_cname[] = {SOA_NS, "example. 60 CNAME a.example.", NULL};
 	expect_error(apex_cname, "example. CNAME", "CNAME and other data");
 
 	/* All errors are reported, not only the first. */
-	static const char *const several[] = {
-		"c.example. 60 CNAME a.example.", "c.example. 60 A 192.0.2.1", NULL
-	};
+	static const char *const several[] = {"c.example. 60 CNAME a.example.",
+	                                      "c.example. 60 A 192.0.2.1", NULL};
 	msgs_t m;
 	cdns_zone_t *z;
 	assert_int_equal(build("example.", several, &m, &z), CDNS_EINVAL);
@@ -438,11 +433,11 @@ static void test_errors(void **state)
 
 	/* CNAME beside RRSIG and NSEC is fine (RFC 4035 §2.5). */
 	static const char *const cname_sig[] = {
-		SOA_NS,
-		"c.example. 60 CNAME a.example.",
-		"c.example. 60 NSEC d.example. CNAME RRSIG NSEC",
-		"c.example. 60 RRSIG CNAME 8 2 60 20300101000000 20200101000000 1 example. AAAA",
-		NULL,
+	    SOA_NS,
+	    "c.example. 60 CNAME a.example.",
+	    "c.example. 60 NSEC d.example. CNAME RRSIG NSEC",
+	    "c.example. 60 RRSIG CNAME 8 2 60 20300101000000 20200101000000 1 example. AAAA",
+	    NULL,
 	};
 	assert_int_equal(build("example.", cname_sig, &m, &z), 0);
 	cdns_zone_unref(z);
@@ -451,14 +446,14 @@ static void test_errors(void **state)
 static void test_warnings(void **state)
 {
 	static const char *const lines[] = {
-		SOA_NS,
-		"www.example.org. 60 A 192.0.2.1", /* out of zone */
-		"notexample. 60 A 192.0.2.1",      /* out of zone, shares a suffix of text */
-		"sub.example. 60 NS ns.sub.example.",
-		"sub.example. 60 NS ns.elsewhere.net.",
-		"sub.example. 60 NS ns1.example.",
-		"nog.example. 60 NS ns.nog.example.", /* no glue */
-		NULL,
+	    SOA_NS,
+	    "www.example.org. 60 A 192.0.2.1", /* out of zone */
+	    "notexample. 60 A 192.0.2.1",      /* out of zone, shares a suffix of text */
+	    "sub.example. 60 NS ns.sub.example.",
+	    "sub.example. 60 NS ns.elsewhere.net.",
+	    "sub.example. 60 NS ns1.example.",
+	    "nog.example. 60 NS ns.nog.example.", /* no glue */
+	    NULL,
 	};
 	msgs_t m;
 	cdns_zone_t *z;
@@ -484,20 +479,21 @@ static void test_add_invalid(void **state)
 	name("x.example.", owner);
 	cdns_zone_builder_t *b = cdns_zone_builder_new(apex, CDNS_C_IN);
 	assert_non_null(b);
-	uint8_t a[4] = { 192, 0, 2, 1 };
+	uint8_t a[4] = {192, 0, 2, 1};
 	assert_int_equal(cdns_zone_builder_add(b, owner, CDNS_T_A, CDNS_C_CH, 60, a, 4, NULL, 0),
-			 CDNS_EINVAL);
+	                 CDNS_EINVAL);
 	assert_int_equal(cdns_zone_builder_add(b, owner, CDNS_T_ANY, CDNS_C_IN, 60, a, 4, NULL, 0),
-			 CDNS_EINVAL);
+	                 CDNS_EINVAL);
 	assert_int_equal(cdns_zone_builder_add(b, owner, CDNS_T_OPT, CDNS_C_IN, 60, a, 4, NULL, 0),
-			 CDNS_EINVAL);
+	                 CDNS_EINVAL);
 	assert_int_equal(cdns_zone_builder_add(b, owner, CDNS_T_A, CDNS_C_IN, 60, a, 3, NULL, 0),
-			 CDNS_EINVAL); /* malformed RDATA */
+	                 CDNS_EINVAL); /* malformed RDATA */
 	assert_int_equal(cdns_zone_builder_add(b, owner, CDNS_T_A, CDNS_C_IN, 60, NULL, 4, NULL, 0),
-			 CDNS_EINVAL);
+	                 CDNS_EINVAL);
 	assert_int_equal(cdns_zone_builder_add(NULL, owner, CDNS_T_A, CDNS_C_IN, 60, a, 4, NULL, 0),
-			 CDNS_EINVAL);
-	assert_int_equal(cdns_zone_builder_add(b, owner, CDNS_T_A, CDNS_C_IN, 60, a, 4, NULL, 0), 0);
+	                 CDNS_EINVAL);
+	assert_int_equal(cdns_zone_builder_add(b, owner, CDNS_T_A, CDNS_C_IN, 60, a, 4, NULL, 0),
+	                 0);
 	cdns_zone_builder_free(b);
 	assert_null(cdns_zone_builder_new((const uint8_t *)"\077", CDNS_C_IN));
 	cdns_zone_t *z;
@@ -506,7 +502,7 @@ static void test_add_invalid(void **state)
 
 static void test_refcount(void **state)
 {
-	static const char *const lines[] = { SOA_NS, NULL };
+	static const char *const lines[] = {SOA_NS, NULL};
 	msgs_t m;
 	cdns_zone_t *z;
 	assert_int_equal(build("example.", lines, &m, &z), 0);
@@ -527,7 +523,7 @@ static cdns_zone_t *simple_zone(const char *apex)
 	char l1[300], l2[300];
 	snprintf(l1, sizeof(l1), "%s 60 SOA ns.%s admin.%s 1 2 3 4 5", apex, apex, apex);
 	snprintf(l2, sizeof(l2), "%s 60 NS ns.%s", apex, apex);
-	const char *const lines[] = { l1, l2, NULL };
+	const char *const lines[] = {l1, l2, NULL};
 	msgs_t m;
 	cdns_zone_t *z;
 	assert_int_equal(build(apex, lines, &m, &z), 0);
@@ -540,7 +536,8 @@ static const char *set_find(const cdns_zoneset_t *s, const char *text, uint16_t 
 	uint8_t n[CDNS_NAME_MAXLEN];
 	name(text, n);
 	cdns_name_lower(n);
-	const cdns_zone_t *z = qtype ? cdns_zoneset_find_qtype(s, n, qtype) : cdns_zoneset_find(s, n);
+	const cdns_zone_t *z =
+	    qtype ? cdns_zoneset_find_qtype(s, n, qtype) : cdns_zoneset_find(s, n);
 	if (z == NULL)
 		return "-";
 	assert_true(cdns_name_to_text(cdns_zone_apex(z), out, sizeof(out)) > 0);
@@ -610,19 +607,19 @@ static void test_zoneset(void **state)
 static void test_write_reparse(void **state)
 {
 	static const char *const lines[] = {
-		SOA_NS,
-		"example. 3600 MX 10 Mail.Example.",
-		"Mail.example. 300 A 192.0.2.25",
-		"mail.example. 300 AAAA 2001:db8::25",
-		"txt.example. 60 TXT \"hello world\" \"with \\\"quotes\\\"\"",
-		"*.w.example. 60 A 192.0.2.7",
-		"a.b.c.example. 60 TXT \"deep\"",
-		"sub.example. 60 NS ns.sub.example.",
-		"ns.sub.example. 60 A 192.0.2.53",
-		"srv._tcp.example. 60 SRV 0 5 5060 mail.example.",
-		"weird\\.name.example. 60 TYPE65280 \\# 3 010203",
-		"dn.example. 60 DNAME other.example.",
-		NULL,
+	    SOA_NS,
+	    "example. 3600 MX 10 Mail.Example.",
+	    "Mail.example. 300 A 192.0.2.25",
+	    "mail.example. 300 AAAA 2001:db8::25",
+	    "txt.example. 60 TXT \"hello world\" \"with \\\"quotes\\\"\"",
+	    "*.w.example. 60 A 192.0.2.7",
+	    "a.b.c.example. 60 TXT \"deep\"",
+	    "sub.example. 60 NS ns.sub.example.",
+	    "ns.sub.example. 60 A 192.0.2.53",
+	    "srv._tcp.example. 60 SRV 0 5 5060 mail.example.",
+	    "weird\\.name.example. 60 TYPE65280 \\# 3 010203",
+	    "dn.example. 60 DNAME other.example.",
+	    NULL,
 	};
 	msgs_t m;
 	cdns_zone_t *z;
@@ -647,18 +644,18 @@ static void test_write_reparse(void **state)
 		char owner[300], cls[16], type[32];
 		unsigned ttl;
 		int off = 0;
-		assert_int_equal(sscanf(line, "%299s %u %15s %31s %n", owner, &ttl, cls, type, &off), 4);
+		assert_int_equal(
+		    sscanf(line, "%299s %u %15s %31s %n", owner, &ttl, cls, type, &off), 4);
 		assert_string_equal(cls, "IN");
 		uint8_t o[CDNS_NAME_MAXLEN], rd[CDNS_RDATA_MAXLEN];
 		name(owner, o);
 		uint16_t t;
 		assert_int_equal(cdns_rrtype_from_text(type, strlen(type), &t), 0);
-		int rl = cdns_rdata_from_text(t, line + off, strlen(line + off), NULL, rd, sizeof(rd),
-					      NULL);
+		int rl = cdns_rdata_from_text(t, line + off, strlen(line + off), NULL, rd,
+		                              sizeof(rd), NULL);
 		assert_true(rl >= 0);
-		assert_int_equal(cdns_zone_builder_add(b, o, t, CDNS_C_IN, ttl, rd, (uint16_t)rl,
-						       NULL, 0),
-				 0);
+		assert_int_equal(
+		    cdns_zone_builder_add(b, o, t, CDNS_C_IN, ttl, rd, (uint16_t)rl, NULL, 0), 0);
 		n_lines++;
 	}
 	assert_int_equal(n_lines, cdns_zone_rr_count(z));
@@ -726,6 +723,21 @@ static long rss_kib(void)
 	return rss * 4;
 }
 
+/* Peak resident set (VmHWM) in KiB. */
+static long hwm_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = 0;
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmHWM: %ld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -745,23 +757,23 @@ static void test_big_zone(void **state)
 	assert_non_null(b);
 	uint8_t soa[64], ns[32];
 	int sl = cdns_rdata_from_text(CDNS_T_SOA, "ns.example. admin.example. 1 2 3 4 5", 36, NULL,
-				      soa, sizeof(soa), NULL);
+	                              soa, sizeof(soa), NULL);
 	int nl = cdns_rdata_from_text(CDNS_T_NS, "ns.example.", 11, NULL, ns, sizeof(ns), NULL);
-	assert_int_equal(cdns_zone_builder_add(b, apex, CDNS_T_SOA, CDNS_C_IN, 3600, soa,
-					       (uint16_t)sl, NULL, 0),
-			 0);
-	assert_int_equal(cdns_zone_builder_add(b, apex, CDNS_T_NS, CDNS_C_IN, 3600, ns,
-					       (uint16_t)nl, NULL, 0),
-			 0);
+	assert_int_equal(
+	    cdns_zone_builder_add(b, apex, CDNS_T_SOA, CDNS_C_IN, 3600, soa, (uint16_t)sl, NULL, 0),
+	    0);
+	assert_int_equal(
+	    cdns_zone_builder_add(b, apex, CDNS_T_NS, CDNS_C_IN, 3600, ns, (uint16_t)nl, NULL, 0),
+	    0);
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t owner[32];
 		int l = snprintf((char *)owner + 1, sizeof(owner) - 1, "h%u", i);
 		owner[0] = (uint8_t)l;
 		memcpy(owner + 1 + l, "\007example", 9);
-		uint8_t a[4] = { 10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i };
+		uint8_t a[4] = {10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
 		assert_int_equal(cdns_zone_builder_add(b, owner, CDNS_T_A, CDNS_C_IN, 3600, a, 4,
-						       "big.zone", i + 3),
-				 0);
+		                                       "big.zone", i + 3),
+		                 0);
 	}
 	double t1 = now();
 	long rss1 = rss_kib();
@@ -769,6 +781,7 @@ static void test_big_zone(void **state)
 	assert_int_equal(cdns_zone_builder_finish(b, NULL, NULL, &z), 0);
 	double t2 = now();
 	long rss2 = rss_kib();
+	long hwm = hwm_kib();
 	/* What the zone itself holds, once freed builder memory goes back to the system. */
 	malloc_trim(0);
 	long rss3 = rss_kib();
@@ -780,7 +793,7 @@ static void test_big_zone(void **state)
 		assert_non_null(find(z, "H123456.example."));
 	for (size_t i = 2; i < cdns_zone_node_count(z); i += 9973)
 		assert_true(cdns_name_cmp(cdns_zone_node(z, i - 1)->owner,
-					  cdns_zone_node(z, i)->owner) < 0);
+		                          cdns_zone_node(z, i)->owner) < 0);
 	/* Lookups: every name once. */
 	double t3 = now();
 	for (unsigned i = 0; i < n; i++) {
@@ -792,31 +805,31 @@ static void test_big_zone(void **state)
 	}
 	double t4 = now();
 	print_message("big zone: %u A records: add %.3f s, finish %.3f s, total %.3f s; "
-		      "RSS after add +%ld KiB, after finish +%ld KiB, zone alone +%ld KiB "
-		      "(%.1f bytes/record); %u lookups %.3f s\n",
-		      n, t1 - t0, t2 - t1, t2 - t0, rss1 - rss0, rss2 - rss0, rss3 - rss0,
-		      n ? (rss3 - rss0) * 1024.0 / n : 0.0, n, t4 - t3);
+	              "RSS after add +%ld KiB, after finish +%ld KiB, zone alone +%ld KiB "
+	              "(%.1f bytes/record), peak RSS of the process %ld KiB; %u lookups %.3f s\n",
+	              n, t1 - t0, t2 - t1, t2 - t0, rss1 - rss0, rss2 - rss0, rss3 - rss0,
+	              n ? (rss3 - rss0) * 1024.0 / n : 0.0, hwm, n, t4 - t3);
 	cdns_zone_unref(z);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_minimal_zone),
-		cmocka_unit_test(test_merge_duplicates),
-		cmocka_unit_test(test_canonical_order),
-		cmocka_unit_test(test_rdata_order),
-		cmocka_unit_test(test_ents),
-		cmocka_unit_test(test_flags),
-		cmocka_unit_test(test_lookup),
-		cmocka_unit_test(test_ttl_lowest),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_warnings),
-		cmocka_unit_test(test_add_invalid),
-		cmocka_unit_test(test_refcount),
-		cmocka_unit_test(test_zoneset),
-		cmocka_unit_test(test_write_reparse),
-		cmocka_unit_test(test_big_zone),
+	    cmocka_unit_test(test_minimal_zone),
+	    cmocka_unit_test(test_merge_duplicates),
+	    cmocka_unit_test(test_canonical_order),
+	    cmocka_unit_test(test_rdata_order),
+	    cmocka_unit_test(test_ents),
+	    cmocka_unit_test(test_flags),
+	    cmocka_unit_test(test_lookup),
+	    cmocka_unit_test(test_ttl_lowest),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_warnings),
+	    cmocka_unit_test(test_add_invalid),
+	    cmocka_unit_test(test_refcount),
+	    cmocka_unit_test(test_zoneset),
+	    cmocka_unit_test(test_write_reparse),
+	    cmocka_unit_test(test_big_zone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
