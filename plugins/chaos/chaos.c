@@ -45,10 +45,11 @@ static const struct {
 	size_t len;
 	enum chaos_kind kind;
 } chaos_names[] = {
-    CHAOS_NAME("\x02id\x06server", CHAOS_IDENTITY),
-    CHAOS_NAME("\x08hostname\x04" "bind", CHAOS_IDENTITY),
-    CHAOS_NAME("\x07version\x04" "bind", CHAOS_VERSION),
-    CHAOS_NAME("\x07version\x06server", CHAOS_VERSION),
+    /* Octal escapes: a hex escape would swallow the "b" of "bind". */
+    CHAOS_NAME("\002id\006server", CHAOS_IDENTITY),
+    CHAOS_NAME("\010hostname\004bind", CHAOS_IDENTITY),
+    CHAOS_NAME("\007version\004bind", CHAOS_VERSION),
+    CHAOS_NAME("\007version\006server", CHAOS_VERSION),
 };
 
 static enum chaos_kind chaos__lookup(const cdns_query_t *q)
@@ -175,7 +176,7 @@ static int chaos__add_soa(cdns_query_t *q, int section)
 	size_t w = 0;
 	memcpy(rd + w, q->qname, nlen);
 	w += nlen;
-	static const uint8_t hostmaster[] = "\x0ahostmaster";
+	static const uint8_t hostmaster[] = "\012hostmaster";
 	memcpy(rd + w, hostmaster, sizeof(hostmaster) - 1);
 	w += sizeof(hostmaster) - 1;
 	memcpy(rd + w, q->qname, nlen);

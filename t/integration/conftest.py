@@ -1,9 +1,10 @@
 """Fixtures: real clouddns processes on free loopback ports with temporary configurations.
 
 make_server(pipeline, server=None, ...) returns a started Server (see cdnstest.py) with .port,
-.reload(), .stop(), .udp()/.tcp() and .log(). At teardown every server is killed; its stderr is
-printed (pytest shows it for failed tests), and a server that died on its own fails the test.
-Nothing is skipped: a missing binary is a failure.
+.reload(), .stop(), .udp()/.tcp() and .log(). At teardown every server still running gets
+SIGTERM and must exit 0; its stderr is printed (pytest shows it for failed tests), and a server
+that died on its own or left a sanitizer report fails the test. Nothing is skipped: a missing
+binary is a failure.
 """
 
 import sys
@@ -44,6 +45,15 @@ def make_server(server_bin, tmp_path):
         died = srv.proc is not None and srv.proc.poll() is not None and not srv.stopped
         if died:
             problems.append(f"clouddns exited on its own with status {srv.proc.returncode}")
+        elif srv.alive():
+            # End every server the way an operator does: SIGTERM must exit 0 (and lets the
+            # sanitizers' leak check run).
+            try:
+                rc = srv.stop()
+                if rc != 0:
+                    problems.append(f"clouddns exited with status {rc} on SIGTERM")
+            except AssertionError as e:
+                problems.append(str(e))
         srv.kill()
         log = srv.log()
         print(f"----- clouddns stderr ({srv.conf}) -----\n{log}", end="")

@@ -103,7 +103,7 @@ def test_random_bytes(server):
         if i % 2 and size >= 12:
             # Keep the header plausible half of the time so the parser gets further.
             wire = wire[:2] + b"\x01\x00\x00\x01" + wire[6:]
-        reply = server.udp_raw(wire, timeout=0.05)
+        reply = server.udp_raw(wire, timeout=0.02)
         if reply is not None:
             assert len(wire) >= 12 and not wire[2] & 0x80, "reply to a response or a stub"
             assert reply[:2] == wire[:2], "reply carries the query's ID"
@@ -116,7 +116,8 @@ def test_random_bytes_tcp(server):
     for _ in range(50):
         size = rng.randint(0, 300)
         wire = bytes(rng.getrandbits(8) for _ in range(size))
-        reply = server.tcp_raw(wire, timeout=2)
+        # Silence is allowed (e.g. less than a header): wait briefly, then move on.
+        reply = server.tcp_raw(wire, timeout=0.2)
         if reply is not None:
             assert size >= 12 and reply[:2] == wire[:2]
     server.assert_serving()
