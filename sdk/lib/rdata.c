@@ -28,6 +28,18 @@
  *   - "@" alone in a name field is the origin (RFC 1035 §5.1).
  *   - hex and base32hex are printed in upper and lower case respectively (NSEC3 hashes are
  *     owner-name labels), and accepted in either.
+ *   - LOC (RFC 1876 §3) version 0 only; sizes and precisions in metres are truncated to the
+ *     one significant digit the wire keeps.
+ *   - SvcParams (RFC 9460 Appendix A): values are printed quoted when they are strings
+ *     (alpn, dohpath, keyNNNNN), bare otherwise; a known key may also be written keyNNNNN.
+ *
+ * What is refused, on the wire (check) and in text alike: RDATA that does not fill its fields
+ * exactly (so empty RDATA for any type with a layout: RFC 2136 deletions must not be checked),
+ * TXT without a string, type bitmaps with windows out of order or trailing zero octets (RFC
+ * 4034 §4.1.2), SvcParams out of order or repeated, "mandatory" listing itself or an absent
+ * key, key65535 (RFC 9460 §2.2, §8), values that do not fit their key, NSEC3 hashes of 0
+ * octets. The generic form is accepted for every type but must hold valid RDATA for a type
+ * with a layout.
  *
  * Nothing here allocates or logs; errors go to the caller's cdns_text_err_t. */
 #include <arpa/inet.h>
