@@ -1,12 +1,13 @@
 """Every ```yaml block in the Examples section of every plugin README passes `clouddns -t`,
 so the documentation cannot drift from the code. A block is a whole configuration (with
-`pipeline:`), a pipeline list, or a single `name: {options}` entry. If the plugin folder has
-an `examples/` folder, its files are copied beside the configuration (zone files and the like
-that the examples name by relative path)."""
+`pipeline:`), a pipeline list, or a single `name: {options}` entry. Files that an example
+names by relative path (zone files and the like) are copied beside the configuration from
+`plugins/<name>/examples/` and from `readme-data/<name>/` next to this file."""
 
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -59,9 +60,9 @@ def test_readme_example(server_bin, tmp_path, readme, block):
     assert block is not None, f"{readme}: no ```yaml example under ## Examples"
     plugin = readme.parent.name
     assert (PLUGIN_DIR / f"{plugin}.so").exists(), f"plugin {plugin} was not built"
-    data = readme.parent / "examples"
-    if data.is_dir():
-        shutil.copytree(data, tmp_path, dirs_exist_ok=True)
+    for data in (readme.parent / "examples", Path(__file__).parent / "readme-data" / plugin):
+        if data.is_dir():
+            shutil.copytree(data, tmp_path, dirs_exist_ok=True)
     conf = tmp_path / "example.yaml"
     conf.write_text(as_config(block))
     out = subprocess.run([str(SERVER_BIN), "-t", "-P", str(PLUGIN_DIR), "-c", str(conf)],
