@@ -108,22 +108,18 @@ static const cdns_opt_def_t chaos_opts[] = {
     CDNS_OPT_END,
 };
 
-/* Report a text option that is too long at its own position. */
+/* Report a text option that is too long, at its own position if it was given. */
 static bool chaos__check_len(cdns_setup_t *s, const cdns_conf_t *opts, const char *key,
                              const char *value)
 {
-	if (strlen(value) <= CHAOS_TEXT_MAX)
+	size_t len = strlen(value);
+	if (len <= CHAOS_TEXT_MAX)
 		return true;
 	const cdns_conf_t *at =
 	    opts != NULL && opts->kind == CDNS_CONF_MAP ? cdns_conf_get(opts, key) : NULL;
-	if (at != NULL)
-		cdns_diag_error(cdns_setup_diag(s), at,
-		                "%soption '%s': at most %d characters, got %zu",
-		                cdns_setup_prefix(s), key, CHAOS_TEXT_MAX, strlen(value));
-	else
-		cdns_diag_error(cdns_setup_diag(s), opts,
-		                "%soption '%s': at most %d characters, got %zu",
-		                cdns_setup_prefix(s), key, CHAOS_TEXT_MAX, strlen(value));
+	cdns_diag_error(cdns_setup_diag(s), at != NULL ? at : opts,
+	                "%soption '%s': at most %d characters, got %zu", cdns_setup_prefix(s), key,
+	                CHAOS_TEXT_MAX, len);
 	return false;
 }
 
