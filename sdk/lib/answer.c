@@ -65,7 +65,8 @@ typedef struct cdns__addl {
 typedef struct cdns__actx {
 	const cdns_zone_t *z;
 	cdns_query_t *q;
-	uint8_t sname[CDNS_NAME_MAXLEN]; /* the name being answered, spelled for output */
+	const uint8_t *sname;            /* the name being answered, spelled for output */
+	uint8_t sbuf[CDNS_NAME_MAXLEN];  /* where sname lives once an alias was followed */
 	uint8_t lname[CDNS_NAME_MAXLEN]; /* the same, lower-cased, for lookups */
 	size_t len;
 	unsigned labels;
@@ -81,7 +82,8 @@ static void cdns__set_name(cdns__actx_t *a, const uint8_t *name)
 {
 	size_t len = cdns_name_len(name);
 
-	memmove(a->sname, name, len);
+	memmove(a->sbuf, name, len);
+	a->sname = a->sbuf;
 	cdns_name_copy_lower(a->lname, name);
 	a->len = len;
 	a->labels = cdns_name_labels(a->lname);
@@ -393,12 +395,12 @@ int cdns_zone_answer(const cdns_zone_t *z, cdns_query_t *q)
 	a.n_visited = 0;
 	a.n_addl = 0;
 	/* Owners equal to the qname are spelled as the client did (RFC 4343 §4.1), so that they
-	 * compress to a pointer at the question. */
-	size_t pos = q->qname_off;
-	if (q->msg.wire == NULL ||
-	    cdns_name_unpack(q->msg.wire, q->msg.len, &pos, a.sname) != q->qname_len ||
-	    !cdns_name_equal(a.sname, q->qname))
-		memcpy(a.sname, q->qname, q->qname_len);
+	 * compress to a pointer at the question: the question's name is read in place (it
+	 * cannot be compressed: nothing precedes it that it could point to). */
+	a.sname = q->qname;
+	if (q->msg.wire != NULL && q->qname_off + q->qname_len <= q->msg.len &&
+	    cdns_name_check(q->msg.wire + q->qname_off, q->qname_len) == q->qname_len)
+		a.sname = q->msg.wire + q->qname_off;
 	memcpy(a.lname, q->qname, q->qname_len);
 	a.len = q->qname_len;
 	a.labels = q->qname_labels;
