@@ -90,6 +90,16 @@ typedef struct cdns__zf_frame {
 	uint8_t owner[CDNS_NAME_MAXLEN];
 } cdns__zf_frame_t;
 
+/* A remembered class or type mnemonic: nearly every record repeats one of a handful. */
+typedef struct cdns__zf_mnem {
+	char text[11];
+	uint8_t len; /* 0: empty slot */
+	bool is_class;
+	uint16_t value;
+} cdns__zf_mnem_t;
+
+#define CDNS__ZF_MNEM_SLOTS 32
+
 /* TTL, class and type of a record, as parsed from the tokens after the owner. */
 typedef struct cdns__zf_head {
 	bool have_ttl;
@@ -115,15 +125,17 @@ typedef struct cdns__zf {
 
 	/* The current entry. */
 	char *text;
-	size_t len;
+	size_t len, cap; /* cap grows up to CDNS__ZF_MAXENTRY + 1 (for the NUL) */
 	cdns__zf_tok_t *tok;
 	unsigned ntok, tokcap;
 	bool blank_owner;     /* the entry's first line starts with a blank */
 	unsigned depth;       /* open parentheses */
 	unsigned pline, pcol; /* outermost open parenthesis */
 
-	char *gen; /* $GENERATE expansion of the RDATA, allocated on first use */
-	uint8_t rdata[CDNS_RDATA_MAXLEN];
+	cdns__zf_mnem_t mnem[CDNS__ZF_MNEM_SLOTS];
+	char *gen; /* $GENERATE expansion of the RDATA, grown on demand */
+	size_t gencap;
+	uint8_t *rdata; /* CDNS_RDATA_MAXLEN octets */
 } cdns__zf_t;
 
 /* ---------------------------------------------------------------------------------------- */
@@ -315,12 +327,33 @@ static int cdns__zf_toolong(cdns__zf_t *zf, const cdns__zf_frame_t *fr)
 	                        zf->len - t->off, "entry longer than %u octets", CDNS__ZF_MAXENTRY);
 }
 
+/* Room for n more octets of entry text, and the final NUL. */
+static int cdns__zf_reserve(cdns__zf_t *zf, const cdns__zf_frame_t *fr, size_t n)
+{
+	if (n <= zf->cap - 1 - zf->len)
+		return 0;
+	if (n > CDNS__ZF_MAXENTRY - zf->len)
+		return cdns__zf_toolong(zf, fr);
+	size_t cap = zf->cap * 2;
+	if (cap < zf->len + n + 1)
+		cap = zf->len + n + 1;
+	if (cap > CDNS__ZF_MAXENTRY + 1)
+		cap = CDNS__ZF_MAXENTRY + 1;
+	char *t = realloc(zf->text, cap);
+	if (t == NULL)
+		return CDNS_ENOMEM;
+	zf->text = t;
+	zf->cap = cap;
+	return 0;
+}
+
 static int cdns__zf_push(cdns__zf_t *zf, const cdns__zf_frame_t *fr, char c)
 {
-	if (zf->len >= CDNS__ZF_MAXENTRY)
-		return cdns__zf_toolong(zf, fr);
-	zf->text[zf->len++] = c;
-	return 0;
+	int r = cdns__zf_reserve(zf, fr, 1);
+
+	if (r == 0)
+		zf->text[zf->len++] = c;
+	return r;
 }
 
 /* Read one token starting at s->p (a byte that is neither a blank nor a delimiter). A token
@@ -369,8 +402,8 @@ static int cdns__zf_token(cdns__zf_t *zf, cdns__zf_frame_t *fr)
 		}
 		if (q > s->p) {
 			size_t n = (size_t)(q - s->p);
-			if (n > CDNS__ZF_MAXENTRY - zf->len)
-				return cdns__zf_toolong(zf, fr);
+			if ((r = cdns__zf_reserve(zf, fr, n)) != 0)
+				return r;
 			memcpy(zf->text + zf->len, s->p, n);
 			zf->len += n;
 			s->p = q;
@@ -617,6 +650,38 @@ static int cdns__zf_name(cdns__zf_t *zf, const cdns__zf_frame_t *fr, const cdns_
 	                     CDNS__ZF_SHOW(s, n));
 }
 
+/* Is (s, n) a class (1) or a type (0) mnemonic, or neither (-1)? Answers come from the
+ * library's tables and are remembered, by exact spelling, in a small direct-mapped cache. */
+static int cdns__zf_mnemonic(cdns__zf_t *zf, const char *s, size_t n, uint16_t *value)
+{
+	cdns__zf_mnem_t *m = NULL;
+	int r;
+
+	if (n < sizeof(m->text)) {
+		unsigned h =
+		    ((unsigned char)s[0] * 31u + (unsigned char)s[n - 1] * 7u + (unsigned)n) %
+		    CDNS__ZF_MNEM_SLOTS;
+		m = &zf->mnem[h];
+		if (m->len == n && memcmp(m->text, s, n) == 0) {
+			*value = m->value;
+			return m->is_class;
+		}
+	}
+	if (cdns_rrclass_from_text(s, n, value) == 0)
+		r = 1;
+	else if (cdns_rrtype_from_text(s, n, value) == 0)
+		r = 0;
+	else
+		return -1;
+	if (m != NULL) {
+		memcpy(m->text, s, n);
+		m->len = (uint8_t)n;
+		m->is_class = r == 1;
+		m->value = *value;
+	}
+	return r;
+}
+
 /* [TTL] [class] type, in either order (RFC 1035 §5.1), from token i on. */
 static int cdns__zf_head(cdns__zf_t *zf, const cdns__zf_frame_t *fr, unsigned i, cdns__zf_head_t *h)
 {
@@ -642,7 +707,8 @@ static int cdns__zf_head(cdns__zf_t *zf, const cdns__zf_frame_t *fr, unsigned i,
 			h->have_ttl = true;
 			continue;
 		}
-		if (cdns_rrclass_from_text(s, t->len, &v) == 0) {
+		int kind = cdns__zf_mnemonic(zf, s, t->len, &v);
+		if (kind == 1) {
 			if (have_class)
 				return cdns__zf_fail(zf, fr, t, "class given twice: '%s'",
 				                     CDNS__ZF_TOK(zf, t));
@@ -655,7 +721,7 @@ static int cdns__zf_head(cdns__zf_t *zf, const cdns__zf_frame_t *fr, unsigned i,
 			have_class = true;
 			continue;
 		}
-		if (cdns_rrtype_from_text(s, t->len, &v) != 0)
+		if (kind < 0)
 			return cdns__zf_fail(zf, fr, t, "unknown RR type '%s'",
 			                     CDNS__ZF_TOK(zf, t));
 		if (cdns_rrtype_is_meta(v))
@@ -676,7 +742,7 @@ static int cdns__zf_rdata(cdns__zf_t *zf, const cdns__zf_frame_t *fr, const cdns
 {
 	cdns_text_err_t te;
 	int r =
-	    cdns_rdata_from_text(h->type, text, len, fr->origin, zf->rdata, sizeof(zf->rdata), &te);
+	    cdns_rdata_from_text(h->type, text, len, fr->origin, zf->rdata, CDNS_RDATA_MAXLEN, &te);
 	const char *msg;
 
 	if (r >= 0)
@@ -999,6 +1065,8 @@ static int cdns__zf_range(const char *s, size_t n, int64_t *start, int64_t *stop
 
 static int cdns__zf_gen_put(char *out, size_t cap, size_t *o, const char *s, size_t n)
 {
+	if (n == 0)
+		return 0;
 	if (n > cap - *o)
 		return -1;
 	memcpy(out + *o, s, n);
@@ -1178,8 +1246,6 @@ static int cdns__zf_generate(cdns__zf_t *zf, cdns__zf_frame_t *fr)
 		rhs++;
 		rhslen -= 2;
 	}
-	if (zf->gen == NULL && (zf->gen = malloc(CDNS__ZF_MAXENTRY)) == NULL)
-		return CDNS_ENOMEM;
 
 	for (int64_t v = start; v <= stop; v += step) {
 		size_t n;
@@ -1188,7 +1254,18 @@ static int cdns__zf_generate(cdns__zf_t *zf, cdns__zf_frame_t *fr)
 			return cdns__zf_expand_fail(zf, fr, tl, r, v);
 		if ((r = cdns__zf_name(zf, fr, tl, lhs, n, owner)) != 0)
 			return r;
-		r = cdns__zf_expand(rhs, rhslen, v, zf->gen, CDNS__ZF_MAXENTRY, &n);
+		/* Most expansions are short: grow the buffer only when one does not fit. */
+		for (;;) {
+			r = cdns__zf_expand(rhs, rhslen, v, zf->gen, zf->gencap, &n);
+			if (r != -1 || zf->gencap == CDNS__ZF_MAXENTRY)
+				break;
+			size_t cap = zf->gencap == 0 ? 4096 : CDNS__ZF_MAXENTRY;
+			char *g = realloc(zf->gen, cap);
+			if (g == NULL)
+				return CDNS_ENOMEM;
+			zf->gen = g;
+			zf->gencap = cap;
+		}
 		if (r != 0)
 			return cdns__zf_expand_fail(zf, fr, trd, r, v);
 		r = cdns__zf_rdata(zf, fr, &h, zf->gen, n, trd, 0);
@@ -1243,6 +1320,7 @@ static void cdns__zf_free(cdns__zf_t *zf)
 	free(zf->text);
 	free(zf->tok);
 	free(zf->gen);
+	free(zf->rdata);
 	free(zf);
 }
 
@@ -1265,9 +1343,11 @@ static int cdns__zf_new(const cdns_zf_opts_t *opts, cdns_zf_rr_cb rr_cb, void *c
 	zf->err = err;
 	zf->rclass = opts->rclass != 0 ? opts->rclass : CDNS_C_IN;
 	zf->tokcap = 64;
-	zf->text = malloc(CDNS__ZF_MAXENTRY + 1);
+	zf->cap = 4096;
+	zf->text = malloc(zf->cap);
 	zf->tok = malloc(zf->tokcap * sizeof(*zf->tok));
-	if (zf->text == NULL || zf->tok == NULL) {
+	zf->rdata = malloc(CDNS_RDATA_MAXLEN);
+	if (zf->text == NULL || zf->tok == NULL || zf->rdata == NULL) {
 		cdns__zf_free(zf);
 		return CDNS_ENOMEM;
 	}

@@ -50,6 +50,8 @@ typedef struct cdns_zf_opts {
 /* Additions (documented behaviour of the two readers below):
  * - Entries: a logical entry (parentheses joined, comments removed) longer than
  *   CDNS_ZF_MAX_ENTRY octets is a syntax error; quoted strings do not span lines.
+ * - Positions: msg->col counts octets from 1 (a tab is one column); for something missing at
+ *   the end of an entry it is just after the last token, with an empty msg->token.
  * - TTL of a record written without one: $TTL (RFC 2308 §4), else the last explicit TTL
  *   (RFC 1035 §5.1, with a warning once), else opts->default_ttl, else, for the SOA, its
  *   MINIMUM (with a warning), which then serves as $TTL. $TTL and the last TTL are not scoped
