@@ -1209,8 +1209,8 @@ size_t cdns_zone_parent(const cdns_zone_t *z, size_t i)
 /* ---------------------------------------------------------------------------------------- */
 /* Master file output                                                                         */
 
-static int cdns__write_rrset(FILE *f, const cdns_znode_t *n, const cdns_rrset_t *s,
-                             const char *owner, const char *cls, char *text, size_t textcap)
+static int cdns__write_rrset(FILE *f, const cdns_rrset_t *s, const char *owner, const char *cls,
+                             char *text, size_t textcap)
 {
 	char type[32];
 	size_t pos = 0;
@@ -1226,7 +1226,6 @@ static int cdns__write_rrset(FILE *f, const cdns_znode_t *n, const cdns_rrset_t 
 		if (fprintf(f, "%s\t%u\t%s\t%s\t%s\n", owner, s->ttl, cls, type, text) < 0)
 			return CDNS_EIO;
 	}
-	(void)n;
 	return 0;
 }
 
@@ -1260,11 +1259,11 @@ int cdns_zone_write(const cdns_zone_t *z, FILE *f)
 		/* The SOA first, as readers expect of a master file (RFC 1035 §5.2). */
 		const cdns_rrset_t *soa = i == 0 ? cdns__node_rrset(n, CDNS_T_SOA) : NULL;
 		if (soa != NULL)
-			ret = cdns__write_rrset(f, n, soa, owner, cls, text, textcap);
+			ret = cdns__write_rrset(f, soa, owner, cls, text, textcap);
 		for (unsigned j = 0; j < n->n_rrsets && ret == 0; j++)
 			if (&n->rrsets[j] != soa)
-				ret = cdns__write_rrset(f, n, &n->rrsets[j], owner, cls, text,
-				                        textcap);
+				ret =
+				    cdns__write_rrset(f, &n->rrsets[j], owner, cls, text, textcap);
 	}
 	if (ret == 0 && (fflush(f) != 0 || ferror(f)))
 		ret = CDNS_EIO;
