@@ -3,7 +3,9 @@
 import random
 import struct
 import subprocess
+import time
 
+import dns.exception
 import dns.flags
 import dns.message
 import dns.rcode
@@ -121,3 +123,52 @@ def test_truncation_retry_by_real_clients(long_server, tool):
     assert out.returncode == 0, out.stderr
     text = "".join(part.strip('"') for part in out.stdout.split())
     assert text == LONG_VERSION
+
+
+def test_tcp_idle_timeout(make_server):
+    srv = make_server(server={"tcp_idle_timeout": "300ms"})
+    with srv.tcp_connect() as s:
+        q = make_query("idle.example.", "A")
+        wire = q.to_wire()
+        s.sendall(struct.pack("!H", len(wire)) + wire)
+        assert dns.message.from_wire(read_frame(s)).id == q.id
+        s.settimeout(10)
+        t0 = time.monotonic()
+        try:
+            assert s.recv(1) == b"", "the server closes an idle connection"
+        except ConnectionResetError:
+            pass
+        assert time.monotonic() - t0 < 8
+    srv.assert_serving()
+
+
+def test_tcp_max_per_client(make_server):
+    srv = make_server(server={"tcp_max_per_client": 2})
+    keep = [srv.tcp_connect() for _ in range(2)]
+    try:
+        for s in keep:  # make sure both are accepted before the third
+            q = make_query("k.example.", "A")
+            w = q.to_wire()
+            s.sendall(struct.pack("!H", len(w)) + w)
+            assert dns.message.from_wire(read_frame(s)).id == q.id
+        extra = srv.tcp_connect()
+        q = make_query("third.example.", "A")
+        w = q.to_wire()
+        try:
+            extra.sendall(struct.pack("!H", len(w)) + w)
+            data = extra.recv(65535)
+        except (ConnectionError, OSError):
+            data = b""
+        assert data == b"", "a connection over the per-client limit is closed unanswered"
+        extra.close()
+    finally:
+        for s in keep:
+            s.close()
+    deadline = time.monotonic() + 5
+    while True:  # the slots free up once the server sees the closes
+        try:
+            srv.assert_serving()
+            break
+        except (ConnectionError, OSError, dns.exception.Timeout):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
