@@ -553,6 +553,17 @@ static void test_generate(void **state)
 	check_rr(&c, 2, "example.com.", 1, CDNS_T_TXT, "03763d370178");
 	coll_free(&c);
 
+	/* A long expansion: 25 strings of 200 digits. */
+	char z[400];
+	size_t o = (size_t)snprintf(z, sizeof(z), "$TTL 1\n$GENERATE 1-2 t$ TXT");
+	for (int i = 0; i < 25; i++)
+		o += (size_t)snprintf(z + o, sizeof(z) - o, " ${0,200}");
+	snprintf(z + o, sizeof(z) - o, "\n");
+	load_ok(&c, z);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.r[1].rdhex, "(5025 octets)");
+	coll_free(&c);
+
 	/* $GENERATE does not change the current owner. */
 	load_ok(&c, "$TTL 1\nown A 192.0.2.1\n$GENERATE 1-1 g$ A 192.0.2.$\n\tA 192.0.2.9\n");
 	assert_int_equal(c.n, 3);
@@ -594,6 +605,25 @@ static void test_callback_stops(void **state)
 	                 CDNS_ESYNTAX);
 	assert_string_equal(err.file, "(buffer)");
 	assert_int_equal(err.line, 2);
+}
+
+/* err and opts->warn may be NULL. */
+static void test_no_err_no_warn(void **state)
+{
+	cdns_zf_opts_t o;
+	coll_t c;
+	const char *z = "@ SOA ns h 1 2 3 4 5\nb 1 AAA x\n";
+
+	(void)state;
+	opts_init(&o);
+	o.warn = NULL;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(cdns_zonefile_read_buf(z, strlen(z), "t", &o, collect, &c, NULL),
+	                 CDNS_ESYNTAX);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.r[0].ttl, 5);
+	assert_int_equal(c.nwarn, 0);
+	coll_free(&c);
 }
 
 static void test_bad_arguments(void **state)
@@ -689,6 +719,41 @@ static const bad_case_t bad_cases[] = {
     {"$GENERATE 1-2", 1, 14, "", "$GENERATE needs: range lhs [ttl] [class] type rhs", NULL},
     {"$GENERATE 1-2 a 1 A", 1, 20, "", "$GENERATE: missing rhs", NULL},
     {"$GENERATE 1-2 a 1 AAA x", 1, 19, "AAA", "unknown RR type 'AAA'", NULL},
+    {"$GENERATE", 1, 10, "", "missing range after $GENERATE", NULL},
+    {"$GENERATE 1- a A 1.2.3.4", 1, 11, "1-", "$GENERATE: bad range '1-'", NULL},
+    {"$GENERATE -1 a A 1.2.3.4", 1, 11, "-1", "$GENERATE: bad range '-1'", NULL},
+    {"$GENERATE 1-2/ a A 1.2.3.4", 1, 11, "1-2/", "$GENERATE: bad range '1-2/'", NULL},
+    {"$GENERATE 1-2-3 a A 1.2.3.4", 1, 11, "1-2-3", "$GENERATE: bad range '1-2-3'", NULL},
+    {"$GENERATE 1-9999999999 a A 1.2.3.4", 1, 11, "1-9999999999",
+     "$GENERATE: bad range '1-9999999999'", NULL},
+    {"$GENERATE 1-2 a${} A 1.2.3.4", 1, 15, "a${}", "$GENERATE: bad modifier in 'a${}'", NULL},
+    {"$GENERATE 1-2 a${1,} A 1.2.3.4", 1, 15, "a${1,}", "$GENERATE: bad modifier in 'a${1,}'",
+     NULL},
+    {"$GENERATE 1-2 a${1,2,} A 1.2.3.4", 1, 15, "a${1,2,}", "$GENERATE: bad modifier in 'a${1,2,}'",
+     NULL},
+    {"$GENERATE 1-2 a${0,256} A 1.2.3.4", 1, 15, "a${0,256}",
+     "$GENERATE: bad modifier in 'a${0,256}'", NULL},
+    {"$GENERATE 1-2 a${9999999999} A 1.2.3.4", 1, 15, "a${9999999999}",
+     "$GENERATE: bad modifier in 'a${9999999999}'", NULL},
+    {"$GENERATE 1-2 a${0,2,d A 1.2.3.4", 1, 15, "a${0,2,d", "$GENERATE: bad modifier in 'a${0,2,d'",
+     NULL},
+    {"$GENERATE 1-1 ${0,255}${0,255}${0,255}${0,255}${0,255} 1 A 1.2.3.4", 1, 15,
+     "${0,255}${0,255}${0,255}${0,255}${0,255}",
+     "$GENERATE: '${0,255}${0,255}${0,255}${0,255}${0,255}' expands to too long a text", NULL},
+    {"$GENERATE 1-1 a 1 A ${0,3,n}", 1, 21, "${0,3,n}", NULL, "A: "},
+    {"a 1hm A 1.2.3.4", 1, 3, "1hm", "bad TTL '1hm'", NULL},
+    {"a 596523h848 A 1.2.3.4", 1, 3, "596523h848",
+     "bad TTL '596523h848': larger than 2147483647 (RFC 2181 §8)", NULL},
+    {"a\\\r\n 1 A 1.2.3.4", 1, 2, "\\", "backslash at the end of a line", NULL},
+    {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx."
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx."
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx."
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx 1 A 1.2.3.4",
+     1, 1, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...",
+     "name: longer than 255 octets", NULL},
+    {"@ SOA ns h 1 2 3 4 2147483648", 1, 3, "SOA",
+     "no TTL, and the SOA MINIMUM 2147483648 is larger than 2147483647", NULL},
+    {"$INCLUDE", 1, 1, "$INCLUDE", "$INCLUDE not allowed here", NULL},
     /* Messages of the RDATA parser, at the offending RDATA token. */
     {"a 1 A 1.2.3", 1, 7, "1.2.3", NULL, "A: "},
     {"a 1 A 1.2.3.4 ; ok\nb 1 MX 10 mx\tx", 2, 14, "x", NULL, "MX: "},
@@ -951,6 +1016,33 @@ static void test_include(void **state)
 	assert_string_equal(err.text, want);
 	coll_free(&c);
 
+	/* include_root that does not exist, and a missing file under a root. */
+	o.include_root = "/nonexistent/root";
+	assert_int_equal(read_path(&c, "main.zone", &o, &err), CDNS_EIO);
+	assert_string_equal(err.text,
+	                    "include root '/nonexistent/root': No such file or directory");
+	coll_free(&c);
+	o.include_root = tmpdir;
+	put_file("top.zone", "$INCLUDE nothere.zone\n");
+	assert_int_equal(read_path(&c, "top.zone", &o, &err), CDNS_EIO);
+	assert_string_equal(err.text, "cannot open 'nothere.zone': No such file or directory");
+	coll_free(&c);
+
+	/* File names: quotes and escapes are decoded; NUL is refused; a bad origin. */
+	o.include_root = NULL;
+	put_file("top.zone", "$TTL 1\n$INCLUDE \"s\\117b\\.zone\"\n");
+	assert_int_equal(read_path(&c, "top.zone", &o, &err), 0);
+	assert_int_equal(c.n, 3);
+	coll_free(&c);
+	put_file("top.zone", "$INCLUDE a\\000b\n");
+	assert_int_equal(read_path(&c, "top.zone", &o, &err), CDNS_ESYNTAX);
+	assert_string_equal(err.text, "bad file name 'a\\000b'");
+	coll_free(&c);
+	put_file("top.zone", "$INCLUDE sub.zone a..b\n");
+	assert_int_equal(read_path(&c, "top.zone", &o, &err), CDNS_ESYNTAX);
+	assert_string_equal(err.text, "name: empty label in 'a..b'");
+	coll_free(&c);
+
 	/* Extra arguments. */
 	o.include_root = NULL;
 	put_file("top.zone", "$INCLUDE sub.zone a. b.\n");
@@ -1020,6 +1112,7 @@ int main(void)
 	    cmocka_unit_test(test_crlf_tabs_last_line),
 	    cmocka_unit_test(test_generate),
 	    cmocka_unit_test(test_callback_stops),
+	    cmocka_unit_test(test_no_err_no_warn),
 	    cmocka_unit_test(test_bad_arguments),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_long_entry),
