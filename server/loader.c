@@ -61,6 +61,7 @@ static void parse_settings(cdns__pipeline_t *p, const cdns_conf_t *node, cdns_di
 		st->workers = cpu_count();
 	} else if (st->workers_text != NULL) {
 		int64_t n;
+		st->workers = 1; /* until the value is known good */
 		if (cdns_parse_int(st->workers_text, &n) != 0 || n < 1 || n > CDNS_MAX_WORKERS) {
 			const cdns_conf_t *at = cdns_conf_get(node, "workers");
 			cdns_diag_error(d, at,
@@ -272,8 +273,8 @@ int cdns__pipeline_build(const char *path, bool check_only, cdns_diag_t *d,
 	const cdns_conf_t *seq = cdns_conf_get(root, "pipeline");
 	if (seq == NULL)
 		cdns_diag_error_at(d, path, root->line, root->col, "'pipeline' is required");
-	else if (cdns_diag_count(d) == 0)
-		parse_pipeline(p, seq, check_only, d);
+	else
+		parse_pipeline(p, seq, check_only, d); /* even after errors: report them all */
 	if (cdns_diag_count(d) > 0 || check_only) {
 		int rc = cdns_diag_count(d) > 0 ? CDNS_ECONFIG : 0;
 		cdns__pipeline_free(p);

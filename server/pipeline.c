@@ -225,7 +225,9 @@ static void finalize(cdns__qctx_t *c)
 		uint16_t f = cdns_pkt_flags(&q->resp);
 		cdns_pkt_set_flags(&q->resp, (uint16_t)((f & ~0xfu) | (q->rcode & 0xf)));
 		if (q->edns_reply) {
-			uint8_t opt[CDNS_OPT_BASE_LEN + 4 + 255 + 4 + 2 + 200];
+			/* Room for an NSID of up to 1 KiB and an EDE text of up to 1 KiB;
+			 * what is larger, or does not fit the response, is left out. */
+			uint8_t opt[CDNS_OPT_BASE_LEN + 4 + 1024 + 6 + 1024];
 			uint16_t room = q->resp_max > q->resp.len ? (uint16_t)(q->resp_max - q->resp.len) : 0;
 			uint16_t max_udp = (uint16_t)c->pipe->settings.max_udp_size;
 			uint16_t dflag = q->edns.do_bit ? 0x8000 : 0; /* RFC 3225 §3: DO is copied */
@@ -316,8 +318,9 @@ static int run(cdns__qctx_t *c, int verdict)
 	q->rcode = CDNS_RCODE_REFUSED;
 	c->ran = p->n;
 respond:
-	run_response_hooks(c);
+	/* Response hooks see the message as it leaves: rcode written, OPT appended. */
 	finalize(c);
+	run_response_hooks(c);
 	return RUN_SEND;
 }
 
@@ -329,7 +332,11 @@ int cdns__query_process(cdns__qctx_t *c, size_t len)
 		return RUN_DROP;
 	}
 	if (r == RUN_SEND) {
+		/* An answer the core wrote itself (FORMERR, NOTIMP, BADVERS): no query hook ran,
+		 * but every response hook sees it (query logs, statistics). */
 		finalize(c);
+		c->ran = c->pipe->n;
+		run_response_hooks(c);
 		return RUN_SEND;
 	}
 	c->q.pos = 0;

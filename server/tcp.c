@@ -241,6 +241,12 @@ void cdns__tcp_respond(cdns__qctx_t *c)
 {
 	cdns__tcp_conn_t *conn = c->conn;
 	conn->inflight--;
+	if (!conn->dead && c->q.resp.len == 0) {
+		/* Dropped (not a query, or a plugin said so): the client would wait for an answer
+		 * that never comes, so finish what is in progress and close. */
+		conn->eof = true;
+		stop_reading(conn);
+	}
 	if (conn->dead || c->q.resp.len == 0) {
 		cdns__ctx_done(c);
 		conn_progress(conn);

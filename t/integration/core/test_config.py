@@ -64,7 +64,9 @@ pipeline:
   - whoami:
       zone: example.
       zones: foo
-""", ["{file}:2:3: server: unknown option 'listn'; did you mean 'listen'?"])
+""", ["{file}:2:3: server: unknown option 'listn'; did you mean 'listen'?",
+      "{file}:4:14: plugin 'chaos': unknown option 'identiy'; did you mean 'identity'?",
+      "{file}:7:7: plugin 'whoami': unknown option 'zones'; did you mean 'zone'?"])
     check_errors(tmp_path, """\
 pipeline:
   - chaos: { identiy: x }
