@@ -120,6 +120,7 @@ struct load_ctx {
 	const char *last_file;
 	int err;
 	char zone_text[CDNS_NAME_MAXTEXT];
+	const char *path; /* the zone's file, for findings about the whole zone */
 	/* Where findings go: the diagnostics at setup, the log later. */
 	cdns_diag_t *diag;
 	unsigned errors;
@@ -184,20 +185,20 @@ static void build_msg_cb(void *ctx, int severity, const char *file, unsigned lin
 				cdns_diag_error_at(lc->diag, file, line, 1, "zone %s: %s", lc->zone_text,
 						   text);
 			else
-				cdns_diag_error_at(lc->diag, NULL, 0, 0, "zone %s: %s", lc->zone_text,
-						   text);
+				cdns_diag_error_at(lc->diag, lc->path, 0, 0, "zone %s: %s",
+						   lc->zone_text, text);
 			return;
 		}
 		if (file != NULL)
 			cdns_err("%s:%u: zone %s: %s", file, line, lc->zone_text, text);
 		else
-			cdns_err("zone %s: %s", lc->zone_text, text);
+			cdns_err("%s: zone %s: %s", lc->path, lc->zone_text, text);
 		return;
 	}
 	if (file != NULL)
 		cdns_warn("%s:%u: zone %s: %s", file, line, lc->zone_text, text);
 	else
-		cdns_warn("zone %s: %s", lc->zone_text, text);
+		cdns_warn("%s: zone %s: %s", lc->path, lc->zone_text, text);
 }
 
 /* Read path as the zone apex. On success *out holds a new loaded entry. Errors go to diag when
@@ -205,7 +206,7 @@ static void build_msg_cb(void *ctx, int severity, const char *file, unsigned lin
 static int load_zone(const uint8_t *apex, const char *path, cdns_diag_t *diag,
 		     struct loaded **out)
 {
-	struct load_ctx lc = { .diag = diag };
+	struct load_ctx lc = { .diag = diag, .path = path };
 	cdns_name_to_text(apex, lc.zone_text, sizeof(lc.zone_text));
 	lc.b = cdns_zone_builder_new(apex, CDNS_C_IN);
 	if (lc.b == NULL)
