@@ -298,6 +298,9 @@ int main(int argc, char **argv)
 	cdns_diag_t *d = cdns_diag_new();
 	if (d == NULL)
 		return 1;
+	/* A check prints errors and warnings, not the progress lines of a start. */
+	if (cdns__srv.check_only)
+		cdns_log_set_level(CDNS_LOG_WARNING);
 	cdns__pipeline_t *p = NULL;
 	int rc = cdns__pipeline_build(config, cdns__srv.check_only, d, &p);
 	if (cdns__srv.check_only) {

@@ -119,6 +119,7 @@ static int query_prepare(cdns__qctx_t *c, size_t len)
 	q->tsig_key = NULL;
 	q->resp_nsid = NULL;
 	q->resp_nsid_len = 0;
+	q->resp_reserve = 0;
 	q->arena = c->arena;
 	q->arena_used = 0;
 	q->arena_cap = sizeof(c->arena);

@@ -13,16 +13,29 @@ void *cdns_query_alloc(cdns_query_t *q, size_t size)
 	return q->arena + at;
 }
 
-/* Bytes kept free at the end of the response for the OPT record the core appends. */
+/* Bytes kept free at the end of the response: the OPT record the core appends, and what
+ * response hooks asked for. */
 static uint16_t opt_reserve(const cdns_query_t *q)
 {
-	return q->edns_reply ? CDNS_OPT_BASE_LEN : 0;
+	return (uint16_t)((q->edns_reply ? CDNS_OPT_BASE_LEN : 0) + q->resp_reserve);
+}
+
+int cdns_resp_reserve(cdns_query_t *q, uint16_t n)
+{
+	uint32_t reserve = (uint32_t)opt_reserve(q) + n;
+	if (reserve + q->resp.len > q->resp_max)
+		return CDNS_ESPACE;
+	q->resp_reserve = (uint16_t)(q->resp_reserve + n);
+	if (q->resp.limit > q->resp_max - reserve)
+		cdns_pkt_set_limit(&q->resp, (uint16_t)(q->resp_max - reserve));
+	return 0;
 }
 
 void cdns_resp_reset(cdns_query_t *q)
 {
 	cdns_pkt_init(&q->resp, q->resp.wire, q->resp.cap);
-	cdns_pkt_set_limit(&q->resp, (uint16_t)(q->resp_max - opt_reserve(q)));
+	uint16_t reserve = opt_reserve(q);
+	cdns_pkt_set_limit(&q->resp, reserve < q->resp_max ? (uint16_t)(q->resp_max - reserve) : 0);
 	cdns_pkt_set_id(&q->resp, q->id);
 	/* RFC 1035 §4.1.1: RD is copied; RFC 4035 §3.1.6: so is CD. */
 	cdns_pkt_set_flags(&q->resp, (uint16_t)(CDNS_FLAG_QR | (q->flags & (0x7800 | CDNS_FLAG_RD |

@@ -63,6 +63,7 @@ enum {
 	CDNS__K_U8,   /* decimal */
 	CDNS__K_U16,
 	CDNS__K_U32,
+	CDNS__K_TTL,      /* u32 seconds; text may use units as BIND reads SOA timers: 1w2d3h4m5s */
 	CDNS__K_ALG,      /* u8, DNSSEC algorithm number or mnemonic */
 	CDNS__K_CERTTYPE, /* u16, CERT type number or mnemonic */
 	CDNS__K_RCODE,    /* u16, TSIG/TKEY error, printed as mnemonic when known */
@@ -121,8 +122,8 @@ static const cdns__layout_t cdns__layouts[] = {
     {CDNS_T_CNAME, CDNS__CANON, {F(NAME, "cname")}},
     {CDNS_T_SOA,
      CDNS__CANON,
-     {F(NAME, "mname"), F(NAME, "rname"), F(U32, "serial"), F(U32, "refresh"), F(U32, "retry"),
-      F(U32, "expire"), F(U32, "minimum")}},
+     {F(NAME, "mname"), F(NAME, "rname"), F(U32, "serial"), F(TTL, "refresh"), F(TTL, "retry"),
+      F(TTL, "expire"), F(TTL, "minimum")}},
     {CDNS_T_MB, CDNS__CANON, {F(NAME, "madname")}},
     {CDNS_T_MG, CDNS__CANON, {F(NAME, "mgmname")}},
     {CDNS_T_MR, CDNS__CANON, {F(NAME, "newname")}},
@@ -903,6 +904,53 @@ static int cdns__p_int_kind(cdns__pctx_t *pc, const cdns__kind_t *k)
 	else
 		cdns_put32(b, (uint32_t)v);
 	return cdns__emit(pc, b, k->width, t.off);
+}
+
+/* A time in seconds, plain or with units (case-insensitive w, d, h, m, s), as BIND and Knot
+ * read SOA timers; e.g. "1h30m" is 5400. Printed as plain seconds. */
+static int cdns__p_ttl(cdns__pctx_t *pc)
+{
+	cdns__tok_t t;
+	int r = cdns__need(pc, &t);
+	if (r < 0)
+		return r;
+	uint64_t total = 0, cur = 0;
+	bool digits = false, any_unit = false;
+	for (size_t i = 0; i < t.n; i++) {
+		char c = t.s[i];
+		if (c >= '0' && c <= '9') {
+			cur = cur * 10 + (uint64_t)(c - '0');
+			digits = true;
+			if (cur > 0xffffffffu)
+				return cdns__perr(pc, t.off, "'%s' out of range", CDNS__SHOW(t));
+			continue;
+		}
+		uint64_t mul;
+		switch (c | 0x20) {
+		case 'w': mul = 604800; break;
+		case 'd': mul = 86400; break;
+		case 'h': mul = 3600; break;
+		case 'm': mul = 60; break;
+		case 's': mul = 1; break;
+		default: return cdns__perr(pc, t.off, "'%s' is not a number", CDNS__SHOW(t));
+		}
+		if (!digits)
+			return cdns__perr(pc, t.off, "'%s' is not a number", CDNS__SHOW(t));
+		total += cur * mul;
+		if (total > 0xffffffffu)
+			return cdns__perr(pc, t.off, "'%s' out of range", CDNS__SHOW(t));
+		cur = 0;
+		digits = false;
+		any_unit = true;
+	}
+	if (!digits && !any_unit)
+		return cdns__perr(pc, t.off, "'%s' is not a number", CDNS__SHOW(t));
+	total += cur;
+	if (total > 0xffffffffu)
+		return cdns__perr(pc, t.off, "'%s' out of range", CDNS__SHOW(t));
+	uint8_t b[4];
+	cdns_put32(b, (uint32_t)total);
+	return cdns__emit(pc, b, 4, t.off);
 }
 
 #define CDNS__INT_KIND(K)                                                                          \
@@ -2353,6 +2401,7 @@ static const cdns__kind_t cdns__kinds[CDNS__K_COUNT] = {
     [CDNS__K_U8] = {cdns__p_U8, cdns__m_1, cdns__w_u8, 1, NULL},
     [CDNS__K_U16] = {cdns__p_U16, cdns__m_2, cdns__w_u16, 2, NULL},
     [CDNS__K_U32] = {cdns__p_U32, cdns__m_4, cdns__w_u32, 4, NULL},
+    [CDNS__K_TTL] = {cdns__p_ttl, cdns__m_4, cdns__w_u32, 4, NULL},
     [CDNS__K_ALG] = {cdns__p_ALG, cdns__m_1, cdns__w_u8, 1, cdns__algs},
     [CDNS__K_CERTTYPE] = {cdns__p_CERTTYPE, cdns__m_2, cdns__w_u16, 2, cdns__certtypes},
     [CDNS__K_RCODE] = {cdns__p_RCODE, cdns__m_2, cdns__w_rcode, 2, cdns__rcodes},

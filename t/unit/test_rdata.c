@@ -11,6 +11,7 @@
 
 #include <clouddns/error.h>
 #include <clouddns/rdata.h>
+#include <clouddns/wire.h>
 #include <clouddns/rrtype.h>
 
 static const uint8_t origin[] = {7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0};
@@ -885,6 +886,34 @@ static void test_rrtype(void **state)
 
 /* ---- base64 / base32hex / hex: RFC 4648 §10 test vectors ---- */
 
+/* SOA timers with units, as BIND and Knot read them (regression: "3h" was refused). */
+static void test_soa_timer_units(void **state)
+{
+	static const char text[] = "ns1.example. hostmaster.example. 1 3h 15M 1w2d 1h30";
+	uint8_t wire[512];
+	cdns_text_err_t err;
+	int n = cdns_rdata_from_text(CDNS_T_SOA, text, sizeof(text) - 1, NULL, wire, sizeof(wire),
+				     &err);
+	assert_true(n > 20);
+	const uint8_t *t = wire + n - 20;
+	assert_int_equal(cdns_get32(t), 1);
+	assert_int_equal(cdns_get32(t + 4), 10800);
+	assert_int_equal(cdns_get32(t + 8), 900);
+	assert_int_equal(cdns_get32(t + 12), 777600);
+	assert_int_equal(cdns_get32(t + 16), 3630);
+	char out[256];
+	assert_true(cdns_rdata_to_text(CDNS_T_SOA, wire, (size_t)n, out, sizeof(out)) > 0);
+	assert_string_equal(out, "ns1.example. hostmaster.example. 1 10800 900 777600 3630");
+	static const char *const bad[] = {
+		"a. b. 1 3x 1 1 1", "a. b. 1 h 1 1 1", "a. b. 1 4294967296 1 1 1",
+		"a. b. 1 7102w 1 1 1", "a. b. 3h 1 1 1 1", /* the serial takes no units */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(cdns_rdata_from_text(CDNS_T_SOA, bad[i], strlen(bad[i]), NULL, wire,
+						      sizeof(wire), &err),
+				 CDNS_ESYNTAX);
+}
+
 static void test_base_encodings(void **state)
 {
 	(void)state;
@@ -962,6 +991,7 @@ int main(void)
 	    cmocka_unit_test(test_random_wire),
 	    cmocka_unit_test(test_canonicalize),
 	    cmocka_unit_test(test_rrtype),
+	    cmocka_unit_test(test_soa_timer_units),
 	    cmocka_unit_test(test_base_encodings),
 	};
 

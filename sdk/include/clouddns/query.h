@@ -60,6 +60,8 @@ typedef struct cdns_query {
 	int32_t ede;         /* Extended DNS Error info code, or -1 */
 	const char *ede_text; /* static or arena text for the EDE, or NULL */
 	bool edns_reply;     /* add an OPT record to the response (default: request had one) */
+	uint16_t resp_reserve; /* bytes kept free below resp_max for records a response hook
+				* appends (TSIG): see cdns_resp_reserve() */
 	const uint8_t *resp_nsid; /* NSID payload (RFC 5001) for the response OPT, or NULL; */
 	uint16_t resp_nsid_len;   /* the core adds it only when the request asked (edns.nsid) */
 
@@ -101,6 +103,11 @@ void cdns_resp_reset(cdns_query_t *q);
  * means TC (answer, authority) or just stopping (additional, RFC 2181 §9). */
 int cdns_resp_add(cdns_query_t *q, int section, const uint8_t *owner, uint16_t type,
 		  uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
+
+/* Keep n more bytes free at the end of the response for a record a response hook will append
+ * (a TSIG signature): records added from now on must leave that room. Lasts for the query
+ * (also across cdns_resp_reset). Returns 0 or CDNS_ESPACE if the room is not there. */
+int cdns_resp_reserve(cdns_query_t *q, uint16_t n);
 
 void cdns_resp_set_rcode(cdns_query_t *q, uint16_t rcode);
 /* Set and clear header flag bits (CDNS_FLAG_*). */
