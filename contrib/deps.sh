@@ -4,7 +4,7 @@
 #   contrib/deps.sh test    what building and every test needs
 set -eu
 what=${1:-build}
-pkgs="build-essential autoconf automake libtool pkg-config libev-dev libyaml-dev libcmocka-dev"
+pkgs="build-essential autoconf automake libtool pkg-config libev-dev libyaml-dev libcmocka-dev libgnutls28-dev"
 if [ "$what" = test ]; then
 	pkgs="$pkgs python3 python3-pytest python3-dnspython knot knot-dnsutils bind9-dnsutils clang"
 fi
