@@ -324,6 +324,8 @@ class Procs:
             self.children.remove(p)
 
     def cleanup(self):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not stop the cleanup
         for p in list(self.children):
             try:
                 self.stop(p, timeout=5)
@@ -484,6 +486,10 @@ def launch(ctx, which, zone_path, workers, cpus=None, probe=None, timeout=120):
         probe = ("ns1.bench.test.", "A", lambda r: r["rcode"] == 0 and r["aa"] and
                  ("ns1.bench.test.", "A", "192.0.2.1") in r["answer"])
     srv.ready_after = wait_ready(srv, probe[0], probe[1], probe[2], timeout)
+    exe = os.path.basename(os.readlink("/proc/%d/exe" % srv.pid))
+    if exe in ("sh", "bash", "dash", "taskset"):
+        # Every number below reads /proc/PID of the server itself, not of a wrapper.
+        raise BenchError("pid %d of %s is still %s, not the server" % (srv.pid, which, exe))
     return srv
 
 
@@ -697,8 +703,9 @@ def soak(ctx, which, sat_qps):
 # ---------------------------------------------------------------- report
 
 # (key, label, format, better: "low"/"high"/None, target text, target check on ratio)
-def metric_rows(rates, latency_rate, pinned, big_records):
-    rows = [("udp_qps", "UDP QPS at saturation (%s)" % "workers=N", "%.0f", "high", ">= 1.00", lambda x: x >= 1.0)]
+def metric_rows(workers, rates, latency_rate, pinned, big_records):
+    rows = [("udp_qps", "UDP QPS at saturation (%d workers, unpinned)" % workers, "%.0f", "high", ">= 1.00",
+             lambda x: x >= 1.0)]
     if pinned:
         rows.append(("pinned_qps", "UDP QPS at saturation (1 worker on CPU 1, dnsperf on CPU 0)", "%.0f", "high", None, None))
     rows.append(("udp_lost", "queries lost in the saturation run", "%.0f", "low", None, None))
@@ -729,9 +736,9 @@ def median(vals):
 def render(ctx, results):
     a = ctx.args
     servers = [s for s in ("knot", "clouddns") if s in results]
-    rows = metric_rows(a.rates, a.latency_rate, a.pinned, a.big_records)
+    rows = metric_rows(a.workers, a.rates, a.latency_rate, a.pinned, a.big_records)
     both = len(servers) == 2
-    head = ["metric (median of %d rounds)" % a.rounds] + [LABEL[s] for s in servers]
+    head = ["metric (median of %d rounds)" % a.rounds if a.rounds > 1 else "metric (1 round)"] + [LABEL[s] for s in servers]
     if both:
         head += ["cloudDNS/Knot", "target", "met"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
@@ -951,6 +958,7 @@ def on_term(signum, frame):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, on_term)
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
     try:
