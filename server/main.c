@@ -266,6 +266,7 @@ int main(int argc, char **argv)
 {
 	const char *config = CDNS_SYSCONFDIR "/clouddns.yaml";
 	bool version = false;
+	cdns_log_set_sink(log_stderr, NULL); /* until the configuration says otherwise */
 	int opt;
 	while ((opt = getopt(argc, argv, "c:tP:Vh")) != -1) {
 		switch (opt) {
@@ -391,6 +392,7 @@ int main(int argc, char **argv)
 		cdns__pipeline_free(cdns__srv.retiring[i]);
 	cdns__pipeline_free(atomic_load(&cdns__srv.current));
 	cdns__rcu_shutdown(); /* after teardown: plugins may have deferred frees */
+	cdns_registry_clear();
 	for (unsigned i = 0; i < cdns__srv.n_workers; i++)
 		free(cdns__srv.workers[i]);
 	cdns_notice("stopped");

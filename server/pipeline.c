@@ -71,6 +71,11 @@ void cdns__ctx_done(cdns__qctx_t *c)
 {
 	cdns__worker_t *w = c->w;
 	cdns__pipeline_t *p = c->pipe;
+	/* Plugins release what they held for the query, in reverse order of registration. */
+	while (c->q.n_done > 0) {
+		c->q.n_done--;
+		c->q.done_cb[c->q.n_done](c->q.done_arg[c->q.n_done]);
+	}
 	if (p != NULL) {
 		c->pipe = NULL;
 		if (--p->inflight[w->base.index].n == 0 && p != w->pipe &&
@@ -120,6 +125,10 @@ static int query_prepare(cdns__qctx_t *c, size_t len)
 	q->resp_nsid = NULL;
 	q->resp_nsid_len = 0;
 	q->resp_reserve = 0;
+	q->stream_cb = NULL;
+	q->stream_state = NULL;
+	q->stream_index = 0;
+	q->n_done = 0;
 	q->arena = c->arena;
 	q->arena_used = 0;
 	q->arena_cap = sizeof(c->arena);
@@ -342,6 +351,22 @@ int cdns__query_process(cdns__qctx_t *c, size_t len)
 	}
 	c->q.pos = 0;
 	return run(c, -1);
+}
+
+int cdns__stream_next(cdns__qctx_t *c, bool *last)
+{
+	cdns_query_t *q = &c->q;
+	cdns_resp_reset(q);
+	q->stream_index++;
+	int v = q->stream_cb(q->stream_state, q);
+	if (v != CDNS_NEXT && v != CDNS_DONE)
+		return RUN_DROP;
+	*last = v == CDNS_DONE;
+	if (*last)
+		q->stream_cb = NULL;
+	finalize(c);
+	run_response_hooks(c);
+	return RUN_SEND;
 }
 
 static void resume_cb(cdns_query_t *q, int verdict)

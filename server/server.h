@@ -183,6 +183,9 @@ void cdns__plugins_list(FILE *out);
 /* Returns CDNS__RUN_SEND (response in c->tx), CDNS__RUN_DROP or CDNS__RUN_PENDING. */
 enum { CDNS__RUN_SEND, CDNS__RUN_DROP, CDNS__RUN_PENDING };
 int cdns__query_process(cdns__qctx_t *c, size_t len);
+/* The next message of a streamed answer (cdns_query_stream) into c's buffer: RUN_SEND with
+ * *last telling whether it is the final one, or RUN_DROP to abort. */
+int cdns__stream_next(cdns__qctx_t *c, bool *last);
 void cdns__worker_use_pipeline(cdns__worker_t *w);
 void cdns__ctx_done(cdns__qctx_t *c);
 extern const struct cdns_worker_ops cdns__worker_ops;

@@ -206,6 +206,28 @@ static bool conn_flush(cdns__tcp_conn_t *conn)
 			conn->wq_head = c->next;
 			if (conn->wq_head == NULL)
 				conn->wq_tail = NULL;
+			if (c->q.stream_cb != NULL && !conn->w->stopping) {
+				/* A streamed answer: build its next message now that this one is out,
+				 * and queue it behind what is waiting. */
+				bool last;
+				if (cdns__stream_next(c, &last) != CDNS__RUN_SEND) {
+					cdns__ctx_done(c);
+					conn_close(conn);
+					return false;
+				}
+				cdns_put16(c->tx, c->q.resp.len);
+				c->tx_sent = 0;
+				c->next = NULL;
+				if (conn->wq_tail != NULL)
+					conn->wq_tail->next = c;
+				else
+					conn->wq_head = c;
+				conn->wq_tail = c;
+				conn->wq_bytes += (size_t)c->q.resp.len + 2;
+				if (left == 0)
+					break;
+				continue;
+			}
 			cdns__ctx_done(c);
 		}
 		conn->last_active = ev_now(conn->w->base.loop);

@@ -311,6 +311,15 @@ static cdns_zoneset_t *build_set(struct file_state *st)
 	return set;
 }
 
+/* Make this instance's zones the current ones in the registry (for transfers, updates). */
+static void publish_all(struct file_state *st)
+{
+	const cdns_zoneset_t *set = atomic_load(&st->set);
+	for (size_t i = 0; i < cdns_zoneset_count(set); i++)
+		if (cdns_registry_publish(NULL, (cdns_zone_t *)cdns_zoneset_get(set, i), st) != 0)
+			cdns_err("file: out of memory publishing a zone");
+}
+
 static void set_free_cb(void *arg)
 {
 	cdns_zoneset_free(arg);
@@ -372,6 +381,7 @@ static void reload_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		return;
 	}
 	cdns_zoneset_t *old = atomic_exchange_explicit(&st->set, set, memory_order_acq_rel);
+	publish_all(st);
 	if (old != NULL && cdns_rcu_defer(set_free_cb, old) != 0)
 		cdns_err("file: out of memory: an old zone set stays in memory");
 }
@@ -382,6 +392,8 @@ static void file_teardown(void *state)
 	if (st->timer_on)
 		ev_timer_stop(cdns_control_loop(), &st->timer);
 	/* No worker uses this instance any more: free at once. */
+	for (unsigned i = 0; i < st->n_zones; i++)
+		cdns_registry_withdraw(NULL, st->zones[i].apex, st);
 	cdns_zoneset_t *set = atomic_load(&st->set);
 	if (set != NULL)
 		cdns_zoneset_free(set);
@@ -499,6 +511,7 @@ static int file_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state)
 static int file_activate(void *state)
 {
 	struct file_state *st = state;
+	publish_all(st);
 	if (st->reload_ms > 0) {
 		ev_timer_init(&st->timer, reload_timer_cb, (ev_tstamp)st->reload_ms / 1000.,
 			      (ev_tstamp)st->reload_ms / 1000.);

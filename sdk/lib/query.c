@@ -102,3 +102,22 @@ int cdns_resp_set_wire(cdns_query_t *q, const uint8_t *wire, size_t len)
 	q->resp_wire_set = 1;
 	return 0;
 }
+
+int cdns_query_stream(cdns_query_t *q, cdns_stream_cb cb, void *state)
+{
+	if (!cdns_query_is_tcp(q))
+		return CDNS_ENOTSUP;
+	q->stream_cb = cb;
+	q->stream_state = state;
+	return 0;
+}
+
+int cdns_query_on_done(cdns_query_t *q, void (*fn)(void *arg), void *arg)
+{
+	if (q->n_done >= sizeof(q->done_cb) / sizeof(q->done_cb[0]))
+		return CDNS_ELIMIT;
+	q->done_cb[q->n_done] = fn;
+	q->done_arg[q->n_done] = arg;
+	q->n_done++;
+	return 0;
+}

@@ -11,6 +11,7 @@
 #include <clouddns/plugin.h>
 #include <clouddns/query.h>
 #include <clouddns/rcu.h>
+#include <clouddns/registry.h>
 #include <clouddns/rdata.h>
 #include <clouddns/rrtype.h>
 #include <clouddns/version.h>

@@ -32,6 +32,9 @@ typedef union cdns_sockaddr {
 } cdns_sockaddr_t;
 
 typedef struct cdns_worker cdns_worker_t;
+struct cdns_query;
+/* Fills the next message of a streamed answer: see cdns_query_stream(). */
+typedef int (*cdns_stream_cb)(void *state, struct cdns_query *q);
 
 typedef struct cdns_query {
 	/* The request, parsed once (valid until the response has been sent). */
@@ -71,6 +74,12 @@ typedef struct cdns_query {
 	void *slot[CDNS_PIPELINE_MAX]; /* one pointer per pipeline position for the plugin there */
 	uint16_t pos;        /* pipeline position of the plugin being called */
 	uint16_t resp_wire_set; /* the response was handed over whole (cdns_resp_set_wire) */
+	uint16_t stream_index;  /* 0 for the first message of a response, then 1, 2, ... */
+	cdns_stream_cb stream_cb; /* set by cdns_query_stream() */
+	void *stream_state;
+	uint8_t n_done;           /* callbacks registered with cdns_query_on_done() */
+	void (*done_cb[4])(void *arg);
+	void *done_arg[4];
 	uint8_t *arena;      /* per-query scratch memory, reset after the response */
 	size_t arena_used, arena_cap;
 } cdns_query_t;
@@ -93,6 +102,20 @@ void *cdns_query_alloc(cdns_query_t *q, size_t size);
 /* Continue a query whose hook returned CDNS_ASYNC. Must be called on the query's worker loop
  * (from a watcher callback of that loop), exactly once, with NEXT, DONE or DROP. */
 void cdns_query_resume(cdns_query_t *q, int verdict);
+
+/* Multi-message answers over TCP (AXFR, RFC 5936 §2.2): after the current response has been
+ * written, the core starts a fresh message (header and question as for cdns_resp_reset, the
+ * arena and slots kept) and calls cb(state, q) to fill it; cb returns CDNS_NEXT when more
+ * messages follow, CDNS_DONE for the last one, CDNS_DROP to abort (the connection is closed).
+ * Each message goes through the response hooks (a TSIG plugin signs each). The next message
+ * is only built once the previous one has been written, so a slow reader holds one message,
+ * not the whole zone. Returns 0, or CDNS_ENOTSUP over UDP. */
+int cdns_query_stream(cdns_query_t *q, cdns_stream_cb cb, void *state);
+
+/* Call fn(arg) when the query is over (its last message written, dropped, or its connection
+ * gone): where a plugin releases what it holds for the query (a zone reference for a stream,
+ * an upstream request). At most 4 per query. Returns 0 or CDNS_ELIMIT. */
+int cdns_query_on_done(cdns_query_t *q, void (*fn)(void *arg), void *arg);
 
 /* Start over: header (ID, opcode, RD and CD copied, QR set), the question as the client sent
  * it, no records, rcode NOERROR. The core calls this before the first plugin. */

@@ -1,0 +1,354 @@
+/* transfer: serves zones to secondaries. AXFR (RFC 5936) over TCP in as many messages as the
+ * zone needs, streamed one message at a time; IXFR (RFC 1995) answered with the whole zone
+ * (the journal-backed incremental form comes with the journal), or with the SOA alone when the
+ * client is up to date; IXFR over UDP gets the SOA when up to date and TC otherwise. Access is
+ * by address range and/or verified TSIG key; anything else is REFUSED. Zones come from the
+ * zone registry, where backends (file, ...) publish their current versions. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <clouddns/clouddns.h>
+
+#define ACL_MAX 256
+
+struct acl_rule {
+	bool has_net, has_key;
+	int family;
+	uint8_t net[16];
+	unsigned prefix;
+	uint8_t key[CDNS_NAME_MAXLEN];
+};
+
+struct transfer_state {
+	struct acl_rule rules[ACL_MAX];
+	unsigned n_rules;
+};
+
+struct rule_conf {
+	const char *address;
+	const char *key;
+};
+
+static const cdns_opt_def_t rule_opts[] = {
+	{ "address", CDNS_OPT_STRING, offsetof(struct rule_conf, address), NULL, 0, -1, false, NULL },
+	{ "key", CDNS_OPT_STRING, offsetof(struct rule_conf, key), NULL, 0, -1, false, NULL },
+	CDNS_OPT_END,
+};
+
+struct transfer_conf {
+	const cdns_conf_t *acl;
+};
+
+static const cdns_opt_def_t transfer_opts[] = {
+	{ "acl", CDNS_OPT_NODE, offsetof(struct transfer_conf, acl), NULL, 0, -1, true, NULL },
+	CDNS_OPT_END,
+};
+
+/* "192.0.2.0/24", "2001:db8::/32" or a single address. */
+static int parse_net(const char *text, struct acl_rule *r)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	if (strlen(text) >= sizeof(buf))
+		return -1;
+	strcpy(buf, text);
+	char *slash = strchr(buf, '/');
+	long prefix = -1;
+	if (slash != NULL) {
+		char *end;
+		*slash = '\0';
+		prefix = strtol(slash + 1, &end, 10);
+		if (*end != '\0' || end == slash + 1 || prefix < 0)
+			return -1;
+	}
+	if (inet_pton(AF_INET, buf, r->net) == 1) {
+		r->family = AF_INET;
+		if (prefix > 32)
+			return -1;
+		r->prefix = prefix < 0 ? 32 : (unsigned)prefix;
+	} else if (inet_pton(AF_INET6, buf, r->net) == 1) {
+		r->family = AF_INET6;
+		if (prefix > 128)
+			return -1;
+		r->prefix = prefix < 0 ? 128 : (unsigned)prefix;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+static bool net_match(const struct acl_rule *r, const cdns_sockaddr_t *a)
+{
+	const uint8_t *addr;
+	uint8_t mapped[4];
+	int family = a->sa.sa_family;
+	if (family == AF_INET) {
+		addr = (const uint8_t *)&a->sin.sin_addr;
+	} else {
+		addr = (const uint8_t *)&a->sin6.sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&a->sin6.sin6_addr)) {
+			memcpy(mapped, addr + 12, 4);
+			addr = mapped;
+			family = AF_INET;
+		}
+	}
+	if (family != r->family)
+		return false;
+	unsigned full = r->prefix / 8, bits = r->prefix % 8;
+	if (memcmp(addr, r->net, full) != 0)
+		return false;
+	if (bits == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - bits));
+	return (addr[full] & mask) == (r->net[full] & mask);
+}
+
+static bool allowed(const struct transfer_state *st, const cdns_query_t *q)
+{
+	for (unsigned i = 0; i < st->n_rules; i++) {
+		const struct acl_rule *r = &st->rules[i];
+		if (r->has_net && !net_match(r, &q->client))
+			continue;
+		if (r->has_key && (q->tsig_key == NULL || !cdns_name_equal(q->tsig_key, r->key)))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+static int transfer_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state)
+{
+	cdns_diag_t *d = cdns_setup_diag(s);
+	const char *prefix = cdns_setup_prefix(s);
+	struct transfer_conf cfg = { 0 };
+	if (cdns_conf_apply(d, prefix, opts, transfer_opts, &cfg) != 0)
+		return CDNS_ECONFIG;
+	if (cfg.acl->kind != CDNS_CONF_SEQ) {
+		cdns_diag_error(d, cfg.acl,
+				"%soption 'acl': must be a list of {address: ..., key: ...} rules",
+				prefix);
+		return CDNS_ECONFIG;
+	}
+	struct transfer_state *st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return CDNS_ENOMEM;
+	bool bad = false;
+	for (const cdns_conf_t *rn = cfg.acl->child; rn != NULL; rn = rn->next) {
+		struct rule_conf rc = { 0 };
+		if (cdns_conf_apply(d, prefix, rn, rule_opts, &rc) != 0) {
+			bad = true;
+			continue;
+		}
+		if (st->n_rules == ACL_MAX) {
+			cdns_diag_error(d, rn, "%sat most %d acl rules", prefix, ACL_MAX);
+			bad = true;
+			break;
+		}
+		struct acl_rule *r = &st->rules[st->n_rules];
+		if (rc.address == NULL && rc.key == NULL) {
+			cdns_diag_error(d, rn, "%sacl rule: give 'address', 'key' or both", prefix);
+			bad = true;
+			continue;
+		}
+		if (rc.address != NULL) {
+			if (parse_net(rc.address, r) != 0) {
+				cdns_diag_error(d, cdns_conf_get(rn, "address"),
+						"%sacl rule: 'address' must be an address or a prefix such as "
+						"\"192.0.2.0/24\", got \"%s\"",
+						prefix, rc.address);
+				bad = true;
+				continue;
+			}
+			r->has_net = true;
+		}
+		if (rc.key != NULL) {
+			if (cdns_name_from_text(rc.key, strlen(rc.key), (const uint8_t *)"", r->key) <= 0) {
+				cdns_diag_error(d, cdns_conf_get(rn, "key"),
+						"%sacl rule: 'key' must be a key name, got \"%s\"", prefix,
+						rc.key);
+				bad = true;
+				continue;
+			}
+			cdns_name_lower(r->key);
+			r->has_key = true;
+		}
+		st->n_rules++;
+	}
+	if (bad) {
+		free(st);
+		return CDNS_ECONFIG;
+	}
+	*state = st;
+	return 0;
+}
+
+/* --- Streaming a zone. --- */
+
+struct xfr {
+	cdns_zone_t *zone;
+	size_t node;      /* next node to send */
+	uint16_t rrset;   /* next RRset of that node */
+	size_t rr_pos;    /* position inside that RRset (cdns_rrset_next) */
+	unsigned rr_done; /* RRs of that RRset already sent */
+	bool soa_sent, final_sent;
+	const cdns_znode_t *apex;
+	const cdns_rrset_t *soa;
+};
+
+static void xfr_done(void *arg)
+{
+	struct xfr *x = arg;
+	cdns_zone_unref(x->zone);
+}
+
+/* Add the SOA. Returns 0 or CDNS_ESPACE. */
+static int put_soa(cdns_query_t *q, const struct xfr *x)
+{
+	size_t pos = 0;
+	const uint8_t *rd;
+	uint16_t len;
+	if (!cdns_rrset_next(x->soa, &pos, &rd, &len))
+		return CDNS_EINVAL;
+	return cdns_resp_add(q, CDNS_SEC_ANSWER, x->apex->owner_case, CDNS_T_SOA,
+			     cdns_zone_class(x->zone), x->soa->ttl, rd, len);
+}
+
+/* Fill one message: as many RRs as fit. Returns CDNS_DONE when the final SOA is in,
+ * CDNS_NEXT when more messages are needed, CDNS_DROP on an RR too large for any message. */
+static int xfr_fill(void *state, cdns_query_t *q)
+{
+	struct xfr *x = *cdns_query_slot(q) ? *cdns_query_slot(q) : state;
+	unsigned added = 0;
+	/* RFC 5936 §2.2.1: AA is set in every message of a successful transfer. */
+	cdns_resp_set_flags(q, CDNS_FLAG_AA, 0);
+	if (!x->soa_sent) {
+		if (put_soa(q, x) != 0)
+			return CDNS_DROP;
+		x->soa_sent = true;
+		added++;
+	}
+	size_t n_nodes = cdns_zone_node_count(x->zone);
+	while (x->node < n_nodes) {
+		const cdns_znode_t *n = cdns_zone_node(x->zone, x->node);
+		while (x->rrset < n->n_rrsets) {
+			const cdns_rrset_t *s = &n->rrsets[x->rrset];
+			if (s->type == CDNS_T_SOA && x->node == 0) {
+				x->rrset++;
+				continue;
+			}
+			const uint8_t *rd;
+			uint16_t len;
+			size_t pos = x->rr_pos;
+			while (cdns_rrset_next(s, &pos, &rd, &len)) {
+				int rc = cdns_resp_add(q, CDNS_SEC_ANSWER, n->owner_case, s->type,
+						       cdns_zone_class(x->zone), s->ttl, rd, len);
+				if (rc == CDNS_ESPACE) {
+					/* An RR that fits no message can't be transferred. */
+					return added == 0 ? CDNS_DROP : CDNS_NEXT;
+				}
+				if (rc != 0)
+					return CDNS_DROP;
+				x->rr_pos = pos;
+				added++;
+			}
+			x->rrset++;
+			x->rr_pos = 0;
+		}
+		x->node++;
+		x->rrset = 0;
+	}
+	if (put_soa(q, x) == CDNS_ESPACE)
+		return added == 0 ? CDNS_DROP : CDNS_NEXT;
+	x->final_sent = true;
+	return CDNS_DONE;
+}
+
+/* The client's serial from the IXFR request's authority section (RFC 1995 §3). */
+static int ixfr_client_serial(const cdns_query_t *q, uint32_t *serial)
+{
+	if (q->msg.hdr.count[CDNS_SEC_AUTHORITY] != 1)
+		return CDNS_EFORMAT;
+	size_t pos = q->msg.sec_off[CDNS_SEC_AUTHORITY];
+	cdns_rr_t rr;
+	if (cdns_msg_rr(&q->msg, &pos, &rr) != 0 || rr.type != CDNS_T_SOA)
+		return CDNS_EFORMAT;
+	uint8_t rd[CDNS_NAME_MAXLEN * 2 + 20];
+	int len = cdns_rdata_unpack(q->msg.wire, q->msg.len, CDNS_T_SOA, rr.rdata_off, rr.rdlen, rd,
+				    sizeof(rd));
+	if (len < 20)
+		return CDNS_EFORMAT;
+	*serial = cdns_get32(rd + len - 20);
+	return 0;
+}
+
+static bool serial_newer_or_same(uint32_t client, uint32_t ours)
+{
+	/* RFC 1982: client >= ours. */
+	return client == ours || (int32_t)(client - ours) > 0;
+}
+
+static cdns_verdict_t transfer_query(void *state, cdns_query_t *q)
+{
+	struct transfer_state *st = state;
+	if (q->opcode != CDNS_OPCODE_QUERY || (q->qtype != CDNS_T_AXFR && q->qtype != CDNS_T_IXFR))
+		return CDNS_NEXT;
+	if (q->qtype == CDNS_T_AXFR && !cdns_query_is_tcp(q))
+		return CDNS_NEXT; /* RFC 5936 §4.2: TCP only (the zone's backend answers NOTIMP) */
+	cdns_zone_t *z = cdns_registry_get(q->view, q->qname);
+	if (z == NULL)
+		return CDNS_NEXT;
+	if (!allowed(st, q)) {
+		cdns_zone_unref(z);
+		cdns_resp_set_rcode(q, CDNS_RCODE_REFUSED);
+		cdns_resp_set_ede(q, CDNS_EDE_PROHIBITED, NULL);
+		return CDNS_DONE;
+	}
+	struct xfr *x = cdns_query_alloc(q, sizeof(*x));
+	if (x == NULL) {
+		cdns_zone_unref(z);
+		return CDNS_DROP;
+	}
+	memset(x, 0, sizeof(*x));
+	x->zone = z;
+	x->apex = cdns_zone_node(z, 0);
+	x->soa = cdns_znode_rrset(x->apex, CDNS_T_SOA);
+	if (cdns_query_on_done(q, xfr_done, x) != 0) {
+		cdns_zone_unref(z);
+		return CDNS_DROP;
+	}
+	*cdns_query_slot(q) = x;
+	if (q->qtype == CDNS_T_IXFR) {
+		uint32_t client;
+		if (ixfr_client_serial(q, &client) != 0) {
+			cdns_resp_set_rcode(q, CDNS_RCODE_FORMERR);
+			return CDNS_DONE;
+		}
+		if (serial_newer_or_same(client, cdns_zone_serial(z))) {
+			/* RFC 1995 §2: up to date, the answer is our SOA alone. */
+			cdns_resp_set_flags(q, CDNS_FLAG_AA, 0);
+			if (put_soa(q, x) != 0)
+				cdns_resp_set_flags(q, CDNS_FLAG_TC, 0);
+			return CDNS_DONE;
+		}
+		if (!cdns_query_is_tcp(q)) {
+			/* RFC 1995 §2: an IXFR that does not fit UDP is retried over TCP. */
+			cdns_resp_set_flags(q, CDNS_FLAG_AA | CDNS_FLAG_TC, 0);
+			return CDNS_DONE;
+		}
+		/* No journal to build differences from: the whole zone, AXFR-style
+		 * (RFC 1995 §4). */
+	}
+	int v = xfr_fill(x, q);
+	if (v == CDNS_NEXT && cdns_query_stream(q, xfr_fill, x) != 0)
+		return CDNS_DROP;
+	return v == CDNS_DROP ? CDNS_DROP : CDNS_DONE;
+}
+
+static void transfer_teardown(void *state)
+{
+	free(state);
+}
+
+CDNS_PLUGIN(.name = "transfer", .version = CDNS_VERSION,
+	    .description = "zone transfers to secondaries (AXFR, IXFR)", .setup = transfer_setup,
+	    .query = transfer_query, .teardown = transfer_teardown);
