@@ -141,6 +141,11 @@ static void rcu_kick(void)
 	ev_async_send(cdns__srv.control, &cdns__srv.rcu_kick);
 }
 
+static int control_post(void (*fn)(void *arg), void *arg)
+{
+	return cdns__mailbox_post(&cdns__srv.mailbox, fn, arg);
+}
+
 static void print_diag(cdns_diag_t *d, int level)
 {
 	for (unsigned i = 0; i < cdns_diag_count(d); i++)
@@ -355,6 +360,9 @@ int main(int argc, char **argv)
 	ev_async_start(cdns__srv.control, &cdns__srv.released);
 	ev_async_init(&cdns__srv.rcu_kick, rcu_kick_cb);
 	ev_async_start(cdns__srv.control, &cdns__srv.rcu_kick);
+	cdns__mailbox_init(&cdns__srv.mailbox);
+	cdns__mailbox_start(&cdns__srv.mailbox, cdns__srv.control);
+	cdns__control_post_fn = control_post;
 	ev_init(&cdns__srv.rcu_timer, rcu_timer_cb);
 	cdns__srv.rcu_timer.repeat = 0.005;
 	cdns__rcu_kick = rcu_kick;
@@ -386,6 +394,9 @@ int main(int argc, char **argv)
 	ev_run(cdns__srv.control, 0);
 
 	cdns__workers_join(&cdns__srv);
+	cdns__mailbox_drain(&cdns__srv.mailbox);
+	cdns__control_post_fn = NULL;
+	cdns__worker_post_fn = NULL;
 	cdns__rcu_kick = NULL;
 	cdns__stats_log(&cdns__srv);
 	for (unsigned i = 0; i < cdns__srv.n_retiring; i++)

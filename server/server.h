@@ -84,6 +84,18 @@ typedef struct cdns__stats {
 struct cdns__qctx;
 struct cdns__tcp_conn;
 
+/* A queue of calls into one loop (mailbox.c). */
+typedef struct cdns__mailbox {
+	pthread_mutex_t lock;
+	struct cdns__msg *head, **tail;
+	ev_async async;
+	struct ev_loop *loop;
+} cdns__mailbox_t;
+void cdns__mailbox_init(cdns__mailbox_t *mb);
+void cdns__mailbox_start(cdns__mailbox_t *mb, struct ev_loop *loop);
+int cdns__mailbox_post(cdns__mailbox_t *mb, void (*fn)(void *arg), void *arg);
+void cdns__mailbox_drain(cdns__mailbox_t *mb);
+
 typedef struct cdns__listener {
 	int fd;
 	ev_io io;
@@ -101,6 +113,7 @@ typedef struct cdns__worker {
 	cdns__listener_t udp[CDNS_MAX_LISTEN];
 	cdns__listener_t tcp[CDNS_MAX_LISTEN];
 	ev_async wakeup;            /* new pipeline or shutdown */
+	cdns__mailbox_t mailbox;    /* cdns_worker_post() */
 	ev_prepare rcu_off;         /* about to sleep: quiescent */
 	ev_check rcu_on;            /* awake: reading shared data again */
 	cdns__rcu_reader_t *rcu;
@@ -154,6 +167,7 @@ typedef struct cdns__server {
 	ev_signal sig_hup, sig_term, sig_int;
 	ev_async released; /* a worker released a retired pipeline */
 	ev_async rcu_kick; /* something was deferred */
+	cdns__mailbox_t mailbox; /* cdns_control_post() */
 	ev_timer rcu_timer; /* polls deferred callbacks while some wait */
 	ev_timer shutdown_timer;
 	unsigned n_workers;

@@ -395,6 +395,7 @@ static void *worker_main(void *arg)
 	for (unsigned i = 0; i < w->n_tcp; i++)
 		ev_io_start(w->base.loop, &w->tcp[i].io);
 	ev_async_start(w->base.loop, &w->wakeup);
+	cdns__mailbox_start(&w->mailbox, w->base.loop);
 	ev_run(w->base.loop, 0);
 	/* Leaving: thread_fini for the pipeline in use; the control thread tears it down. */
 	if (w->pipe != NULL) {
@@ -460,6 +461,8 @@ int cdns__open_listeners(cdns__server_t *s, cdns__pipeline_t *p)
 		}
 		ev_async_init(&w->wakeup, wakeup_cb);
 		w->wakeup.data = w;
+		cdns__mailbox_init(&w->mailbox);
+		w->mailbox.loop = w->base.loop;
 		w->rcu = cdns__rcu_register();
 		if (w->rcu == NULL)
 			return CDNS_ENOMEM;
@@ -467,8 +470,14 @@ int cdns__open_listeners(cdns__server_t *s, cdns__pipeline_t *p)
 	return 0;
 }
 
+static int worker_post(cdns_worker_t *w, void (*fn)(void *arg), void *arg)
+{
+	return cdns__mailbox_post(&((cdns__worker_t *)w)->mailbox, fn, arg);
+}
+
 int cdns__workers_start(cdns__server_t *s, cdns__pipeline_t *p)
 {
+	cdns__worker_post_fn = worker_post;
 	/* Workers never take signals: the control loop handles them all. */
 	sigset_t all, old;
 	sigfillset(&all);
@@ -495,6 +504,7 @@ void cdns__workers_join(cdns__server_t *s)
 {
 	for (unsigned i = 0; i < s->n_workers; i++) {
 		pthread_join(s->workers[i]->thread, NULL);
+		cdns__mailbox_drain(&s->workers[i]->mailbox);
 		ev_loop_destroy(s->workers[i]->base.loop);
 	}
 }

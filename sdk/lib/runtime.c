@@ -3,9 +3,23 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <clouddns/error.h>
+
 #include "runtime.h"
 
 static struct ev_loop *control_loop;
+int (*cdns__control_post_fn)(void (*fn)(void *arg), void *arg);
+int (*cdns__worker_post_fn)(cdns_worker_t *w, void (*fn)(void *arg), void *arg);
+
+int cdns_control_post(void (*fn)(void *arg), void *arg)
+{
+	return cdns__control_post_fn ? cdns__control_post_fn(fn, arg) : CDNS_ENOTSUP;
+}
+
+int cdns_worker_post(cdns_worker_t *w, void (*fn)(void *arg), void *arg)
+{
+	return cdns__worker_post_fn ? cdns__worker_post_fn(w, fn, arg) : CDNS_ENOTSUP;
+}
 
 void cdns__runtime_set_control_loop(struct ev_loop *loop)
 {

@@ -47,5 +47,8 @@ extern void (*cdns__rcu_kick)(void);
 
 /* Set by the server at start. */
 void cdns__runtime_set_control_loop(struct ev_loop *loop);
+/* Cross-thread calls, implemented by the server. */
+extern int (*cdns__control_post_fn)(void (*fn)(void *arg), void *arg);
+extern int (*cdns__worker_post_fn)(cdns_worker_t *w, void (*fn)(void *arg), void *arg);
 
 #endif

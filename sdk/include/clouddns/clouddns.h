@@ -2,9 +2,11 @@
 #ifndef CLOUDDNS_CLOUDDNS_H
 #define CLOUDDNS_CLOUDDNS_H
 
+#include <clouddns/changeset.h>
 #include <clouddns/conf.h>
 #include <clouddns/edns.h>
 #include <clouddns/error.h>
+#include <clouddns/event.h>
 #include <clouddns/log.h>
 #include <clouddns/name.h>
 #include <clouddns/pkt.h>

@@ -87,4 +87,11 @@ struct ev_loop *cdns_worker_loop(cdns_worker_t *w);
 /* 0-based worker index. */
 unsigned cdns_worker_index(const cdns_worker_t *w);
 
+/* Run fn(arg) on the control loop, or on a worker's loop, soon. Safe from any thread: how a
+ * worker hands slow work (an fsync, a zone rebuild) to the control loop, and how the result
+ * comes back to the worker to resume its query (cdns_query_resume must run on the query's
+ * own worker). Returns 0 or CDNS_ENOMEM (nothing queued). */
+int cdns_control_post(void (*fn)(void *arg), void *arg);
+int cdns_worker_post(cdns_worker_t *w, void (*fn)(void *arg), void *arg);
+
 #endif
