@@ -4,8 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
 #include <clouddns/error.h>
+#include <clouddns/event.h>
 #include <clouddns/registry.h>
+#include <clouddns/rrtype.h>
+#include <clouddns/wire.h>
 
 #define BUCKETS 1024
 
@@ -15,6 +22,8 @@ typedef struct entry {
 	uint8_t apex[CDNS_NAME_MAXLEN];
 	cdns_zone_t *zone;
 	const void *owner;
+	cdns_journal_t *journal; /* the backend's; used by commits (control thread) */
+	cdns_serial_policy_t policy;
 } entry_t;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -97,6 +106,132 @@ cdns_zone_t *cdns_registry_get(const char *view, const uint8_t *apex)
 		z = cdns_zone_ref((*pp)->zone);
 	pthread_mutex_unlock(&lock);
 	return z;
+}
+
+int cdns_registry_set_journal(const char *view, const uint8_t *apex, cdns_journal_t *j,
+			      cdns_serial_policy_t policy)
+{
+	if (view == NULL)
+		view = "default";
+	int rc = CDNS_ENOENT;
+	pthread_mutex_lock(&lock);
+	entry_t **pp = find(view, apex);
+	if (*pp != NULL) {
+		(*pp)->journal = j;
+		(*pp)->policy = policy;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+struct commit_msgs {
+	char *err;
+	size_t errlen;
+	bool have;
+};
+
+static void commit_err(struct commit_msgs *m, const char *fmt, ...)
+{
+	if (m->have || m->err == NULL || m->errlen == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m->err, m->errlen, fmt, ap);
+	va_end(ap);
+	m->have = true;
+}
+
+static void apply_msg_cb(void *ctx, int severity, const char *file, unsigned line, const char *text)
+{
+	if (severity == CDNS_ZONE_ERROR)
+		commit_err(ctx, "%s", text);
+}
+
+int cdns_registry_commit(const char *view, const uint8_t *apex, cdns_changeset_t *cs, char *err,
+			 size_t errlen, cdns_zone_t **out)
+{
+	struct commit_msgs m = { .err = err, .errlen = errlen };
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (view == NULL)
+		view = "default";
+	/* Commits run on the control thread only, so the entry's version cannot change under us
+	 * between here and the publication below; the lock only guards the map. */
+	pthread_mutex_lock(&lock);
+	entry_t **pp = find(view, apex);
+	cdns_zone_t *old = *pp != NULL ? cdns_zone_ref((*pp)->zone) : NULL;
+	cdns_journal_t *journal = *pp != NULL ? (*pp)->journal : NULL;
+	cdns_serial_policy_t policy = *pp != NULL ? (*pp)->policy : CDNS_SERIAL_INCREMENT;
+	pthread_mutex_unlock(&lock);
+	if (old == NULL) {
+		commit_err(&m, "zone not served here");
+		return CDNS_ENOENT;
+	}
+	int rc;
+	cdns_changeset_rr_t after;
+	if (cdns_changeset_soa(cs, CDNS_CS_AFTER, &after) == CDNS_ENOENT) {
+		/* Serial bump: SOA before = the current one, SOA after = the same with the next
+		 * serial (RFC 1982) under the zone's policy. */
+		const cdns_znode_t *apex_node = cdns_zone_node(old, 0);
+		const cdns_rrset_t *soa = cdns_znode_rrset(apex_node, CDNS_T_SOA);
+		size_t pos = 0;
+		const uint8_t *rd;
+		uint16_t len;
+		uint8_t next[CDNS_NAME_MAXLEN * 2 + 20];
+		if (soa == NULL || !cdns_rrset_next(soa, &pos, &rd, &len) || len < 22 ||
+		    len > sizeof(next)) {
+			commit_err(&m, "the zone has no usable SOA");
+			rc = CDNS_EINVAL;
+			goto out;
+		}
+		memcpy(next, rd, len);
+		uint32_t serial = cdns_get32(rd + len - 20);
+		cdns_put32(next + len - 20, cdns_serial_next(serial, policy, time(NULL)));
+		if ((rc = cdns_changeset_set_soa(cs, CDNS_CS_BEFORE, soa->ttl, rd, len)) != 0 ||
+		    (rc = cdns_changeset_set_soa(cs, CDNS_CS_AFTER, soa->ttl, next, len)) != 0) {
+			commit_err(&m, "cannot set the SOA: %s", cdns_strerror(rc));
+			goto out;
+		}
+	}
+	cdns_zone_t *fresh = NULL;
+	rc = cdns_zone_apply(old, cs, apply_msg_cb, &m, &fresh);
+	if (rc != 0) {
+		commit_err(&m, "%s", cdns_strerror(rc));
+		goto out;
+	}
+	if (journal != NULL && (rc = cdns_journal_append(journal, cs)) != 0) {
+		/* Not durable, so not done: the current version stays. */
+		commit_err(&m, "journal: %s", cdns_journal_error(journal));
+		cdns_zone_unref(fresh);
+		goto out;
+	}
+	pthread_mutex_lock(&lock);
+	pp = find(view, apex);
+	cdns_zone_t *replaced = NULL;
+	if (*pp != NULL) {
+		replaced = (*pp)->zone;
+		(*pp)->zone = cdns_zone_ref(fresh);
+	}
+	pthread_mutex_unlock(&lock);
+	if (replaced != NULL)
+		cdns_zone_unref(replaced);
+	cdns_event_t ev = {
+		.type = CDNS_EV_ZONE_COMMITTED,
+		.view = view,
+		.apex = cdns_zone_apex(fresh),
+		.zone = fresh,
+		.old = old,
+		.changeset = cs,
+	};
+	cdns_event_emit(&ev);
+	if (out != NULL)
+		*out = fresh;
+	else
+		cdns_zone_unref(fresh);
+out:
+	cdns_zone_unref(old);
+	return rc;
 }
 
 void cdns_registry_clear(void)

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include <clouddns/changeset.h>
+#include <clouddns/journal.h>
 #include <clouddns/zone.h>
 
 /* Make zone the current version of its apex in view (NULL means "default"), published by
@@ -24,6 +26,28 @@ void cdns_registry_withdraw(const char *view, const uint8_t *apex, const void *o
  * view, or NULL. The caller drops it with cdns_zone_unref(). Any thread; takes a lock: not
  * for the per-query path. */
 cdns_zone_t *cdns_registry_get(const char *view, const uint8_t *apex);
+
+/* Attach the zone's journal (opened by its backend, which keeps ownership and detaches with
+ * j = NULL before closing it) and the serial policy commits use. Returns 0 or CDNS_ENOENT
+ * (no such zone in the registry). Control thread only. */
+int cdns_registry_set_journal(const char *view, const uint8_t *apex, cdns_journal_t *j,
+			      cdns_serial_policy_t policy);
+
+/* Commit a change (control thread only: it may fsync). The one way a zone changes at run
+ * time (RFC 2136 updates, the REST API, IXFR received, re-signing):
+ *   1. cs must be for the current version: when cs has no SOA after, the registry sets the
+ *      SOA before from the current version and the SOA after with the next serial under the
+ *      zone's policy (RFC 1982); when it has both, they are used as given;
+ *   2. cdns_zone_apply() builds the next version (every check of changeset.h);
+ *   3. the journal, if attached, gets the changeset appended and fdatasync'ed — only then is
+ *      the change acknowledged;
+ *   4. the new version becomes current and CDNS_EV_ZONE_COMMITTED is emitted (backends swap
+ *      it in for queries, the transfer plugin sends NOTIFY).
+ * Returns 0 (and, if out is not NULL, a new reference to the new version), or a negative code
+ * with a one-line reason in err: CDNS_ENOENT (no such zone), the codes of cdns_zone_apply,
+ * CDNS_EIO (journal write failed: nothing changed), CDNS_ENOMEM. */
+int cdns_registry_commit(const char *view, const uint8_t *apex, cdns_changeset_t *cs, char *err,
+			 size_t errlen, cdns_zone_t **out);
 
 /* Drop everything (at exit). */
 void cdns_registry_clear(void);
