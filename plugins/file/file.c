@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <ev.h>
 
@@ -29,12 +30,23 @@ static const cdns_opt_def_t zone_opts[] = {
 struct file_conf {
 	const cdns_conf_t *zones;
 	int64_t reload_ms;
+	const char *journal;
+	int serial_policy;
+	int64_t journal_max;
 };
+
+static const char *const serial_policies[] = { "increment", "unixtime", "dateserial", NULL };
 
 static const cdns_opt_def_t file_opts[] = {
 	{ "zones", CDNS_OPT_NODE, offsetof(struct file_conf, zones), NULL, 0, -1, true, NULL },
 	{ "reload", CDNS_OPT_DURATION, offsetof(struct file_conf, reload_ms), "0", 0, 86400000,
 	  false, NULL },
+	{ "journal", CDNS_OPT_STRING, offsetof(struct file_conf, journal), NULL, 0, -1, false,
+	  NULL },
+	{ "journal_max_size", CDNS_OPT_SIZE, offsetof(struct file_conf, journal_max), "16M", 4096,
+	  (int64_t)1 << 40, false, NULL },
+	{ "serial_policy", CDNS_OPT_ENUM, offsetof(struct file_conf, serial_policy), "increment", 0,
+	  -1, false, serial_policies },
 	CDNS_OPT_END,
 };
 
@@ -76,6 +88,7 @@ struct loaded {
 	uint8_t apex[CDNS_NAME_MAXLEN];
 	char *path;
 	cdns_zone_t *zone; /* one reference held by the cache */
+	cdns_journal_t *journal; /* when the instance has a journal directory */
 	struct stamp *files;
 	unsigned n_files;
 	bool used; /* by the instance being set up */
@@ -86,6 +99,10 @@ static unsigned instances;
 
 static void loaded_free(struct loaded *l)
 {
+	if (l->journal != NULL) {
+		cdns_registry_set_journal(NULL, l->apex, NULL, CDNS_SERIAL_INCREMENT);
+		cdns_journal_close(l->journal);
+	}
 	for (unsigned i = 0; i < l->n_files; i++)
 		free(l->files[i].path);
 	free(l->files);
@@ -287,6 +304,10 @@ struct file_state {
 	unsigned n_zones;
 	int64_t reload_ms;
 	bool check_only;
+	const char *journal_dir;
+	int64_t journal_max;
+	int serial_policy;
+	bool subscribed;
 	_Atomic(cdns_zoneset_t *) set;
 	ev_timer timer;
 	bool timer_on;
@@ -311,6 +332,11 @@ static cdns_zoneset_t *build_set(struct file_state *st)
 	return set;
 }
 
+static void set_free_cb(void *arg)
+{
+	cdns_zoneset_free(arg);
+}
+
 /* Make this instance's zones the current ones in the registry (for transfers, updates). */
 static void publish_all(struct file_state *st)
 {
@@ -318,11 +344,106 @@ static void publish_all(struct file_state *st)
 	for (size_t i = 0; i < cdns_zoneset_count(set); i++)
 		if (cdns_registry_publish(NULL, (cdns_zone_t *)cdns_zoneset_get(set, i), st) != 0)
 			cdns_err("file: out of memory publishing a zone");
+	for (unsigned i = 0; i < st->n_zones; i++) {
+		struct loaded *l = cache_find(st->zones[i].apex, st->zones[i].path);
+		if (l != NULL && l->journal != NULL)
+			cdns_registry_set_journal(NULL, l->apex, l->journal, st->serial_policy);
+	}
 }
 
-static void set_free_cb(void *arg)
+/* A change was committed (RFC 2136 update, API...): serve the new version. */
+static void committed_cb(const cdns_event_t *ev, void *arg)
 {
-	cdns_zoneset_free(arg);
+	struct file_state *st = arg;
+	if (ev->view != NULL && strcmp(ev->view, "default") != 0)
+		return;
+	bool ours = false;
+	for (unsigned i = 0; i < st->n_zones; i++) {
+		if (!cdns_name_equal(st->zones[i].apex, ev->apex))
+			continue;
+		struct loaded *l = cache_find(st->zones[i].apex, st->zones[i].path);
+		if (l == NULL)
+			continue;
+		ours = true;
+		if (l->zone != ev->zone) {
+			cdns_zone_unref(l->zone);
+			l->zone = cdns_zone_ref((cdns_zone_t *)ev->zone);
+		}
+	}
+	if (!ours)
+		return;
+	cdns_zoneset_t *set = build_set(st);
+	if (set == NULL) {
+		cdns_err("file: out of memory building the zone set; a committed change is not "
+			 "served yet");
+		return;
+	}
+	cdns_zoneset_t *old = atomic_exchange_explicit(&st->set, set, memory_order_acq_rel);
+	if (old != NULL && cdns_rcu_defer(set_free_cb, old) != 0)
+		cdns_err("file: out of memory: an old zone set stays in memory");
+}
+
+
+/* --- Journals: changes made at run time, on top of the zone file. --- */
+
+static int replay_cb(void *ctx, const cdns_changeset_t *cs)
+{
+	struct loaded *l = ctx;
+	cdns_zone_t *next = NULL;
+	int rc = cdns_zone_apply(l->zone, cs, NULL, NULL, &next);
+	if (rc != 0)
+		return rc;
+	cdns_zone_unref(l->zone);
+	l->zone = next;
+	return 0;
+}
+
+static int journal_open(const char *path, const uint8_t *apex, int64_t max, cdns_journal_t **j)
+{
+	cdns_journal_report_t rep;
+	int rc = cdns_journal_open(path, apex, CDNS_C_IN, (uint64_t)max, 0, j, &rep);
+	if (rep.text[0] != '\0')
+		cdns_log(rc == 0 ? CDNS_LOG_WARNING : CDNS_LOG_ERR, "%s", rep.text);
+	return rc;
+}
+
+/* Bring a zone just read from its file up to date with its journal (opening the journal if
+ * the entry has none yet). The journal continues from the file's serial; when the file's
+ * serial is not in it (the file was edited), the file wins and the journal starts over. */
+static int journal_sync(struct file_state *st, struct loaded *l, const char *zone_text)
+{
+	if (st->journal_dir == NULL)
+		return 0;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%sjournal", st->journal_dir, zone_text);
+	int rc;
+	if (l->journal == NULL && (rc = journal_open(path, l->apex, st->journal_max, &l->journal)) != 0) {
+		cdns_err("zone %s: cannot open journal %s: %s", zone_text, path, cdns_strerror(rc));
+		return rc;
+	}
+	uint32_t first, last, serial = cdns_zone_serial(l->zone);
+	if (cdns_journal_first_serial(l->journal, &first) != 0)
+		return 0; /* empty */
+	cdns_journal_last_serial(l->journal, &last);
+	rc = cdns_journal_read_from(l->journal, serial, replay_cb, l);
+	if (rc == 0) {
+		if (serial != last)
+			cdns_notice("zone %s: journal applied: serial %u -> %u", zone_text, serial,
+				    cdns_zone_serial(l->zone));
+		return 0;
+	}
+	if (rc != CDNS_ENOENT) {
+		cdns_err("zone %s: journal %s: %s", zone_text, path, cdns_journal_error(l->journal));
+		return rc;
+	}
+	cdns_warn("zone %s: the zone file's serial %u is not in the journal (%u..%u): the file "
+		  "was edited; the journal starts over from it",
+		  zone_text, serial, first, last);
+	cdns_journal_close(l->journal);
+	l->journal = NULL;
+	if (unlink(path) != 0)
+		return CDNS_EIO;
+	return journal_open(path, l->apex, st->journal_max, &l->journal);
 }
 
 /* (Re)load the zones whose files changed; returns how many changed. */
@@ -352,6 +473,27 @@ static unsigned refresh(struct file_state *st, cdns_diag_t *diag, unsigned *fail
 			continue;
 		}
 		fresh->used = true;
+		if (!st->check_only) {
+			char name[CDNS_NAME_MAXTEXT];
+			cdns_name_to_text(z->apex, name, sizeof(name));
+			if (old != NULL) {
+				fresh->journal = old->journal; /* one handle per journal file */
+				old->journal = NULL;
+			}
+			if (journal_sync(st, fresh, name) != 0) {
+				(*failed)++;
+				if (old != NULL) {
+					old->journal = fresh->journal;
+					fresh->journal = NULL;
+					old->used = true;
+				} else if (diag != NULL) {
+					cdns_diag_error_at(diag, NULL, 0, 0,
+							   "zone %s: the journal cannot be used", name);
+				}
+				loaded_free(fresh);
+				continue;
+			}
+		}
 		if (old != NULL) {
 			/* Same place in the list; the old zone lives on in sets that hold it. */
 			fresh->next = old->next;
@@ -391,6 +533,8 @@ static void file_teardown(void *state)
 	struct file_state *st = state;
 	if (st->timer_on)
 		ev_timer_stop(cdns_control_loop(), &st->timer);
+	if (st->subscribed)
+		cdns_event_unsubscribe(CDNS_EV_ZONE_COMMITTED, committed_cb, st);
 	/* No worker uses this instance any more: free at once. */
 	for (unsigned i = 0; i < st->n_zones; i++)
 		cdns_registry_withdraw(NULL, st->zones[i].apex, st);
@@ -436,6 +580,20 @@ static int file_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state)
 	}
 	st->reload_ms = cfg.reload_ms;
 	st->check_only = cdns_setup_check_only(s);
+	st->journal_max = cfg.journal_max;
+	st->serial_policy = cfg.serial_policy;
+	if (cfg.journal != NULL) {
+		st->journal_dir = cdns_setup_path(s, cfg.journal);
+		struct stat sb;
+		if (st->journal_dir == NULL || stat(st->journal_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+			cdns_diag_error(d, cdns_conf_get(opts, "journal"),
+					"%soption 'journal': must be an existing directory, got \"%s\"",
+					prefix, cfg.journal);
+			free(st->zones);
+			free(st);
+			return CDNS_ECONFIG;
+		}
+	}
 	instances++;
 	bool bad = false;
 	for (const cdns_conf_t *zn = cfg.zones->child; zn != NULL; zn = zn->next) {
@@ -512,6 +670,8 @@ static int file_activate(void *state)
 {
 	struct file_state *st = state;
 	publish_all(st);
+	if (cdns_event_subscribe(CDNS_EV_ZONE_COMMITTED, committed_cb, st) == 0)
+		st->subscribed = true;
 	if (st->reload_ms > 0) {
 		ev_timer_init(&st->timer, reload_timer_cb, (ev_tstamp)st->reload_ms / 1000.,
 			      (ev_tstamp)st->reload_ms / 1000.);
