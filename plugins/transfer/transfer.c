@@ -5,6 +5,12 @@
  * by address range and/or verified TSIG key; anything else is REFUSED. Zones come from the
  * zone registry, where backends (file, ...) publish their current versions. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ev.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,9 +26,33 @@ struct acl_rule {
 	uint8_t key[CDNS_NAME_MAXLEN];
 };
 
+#define NOTIFY_MAX 64
+#define NOTIFY_TRIES 5
+
+struct notify_job;
+
 struct transfer_state {
 	struct acl_rule rules[ACL_MAX];
 	unsigned n_rules;
+	cdns_sockaddr_t notify[NOTIFY_MAX];
+	socklen_t notify_len[NOTIFY_MAX];
+	unsigned n_notify;
+	int fd4, fd6;
+	ev_io io4, io6;
+	struct notify_job *jobs; /* NOTIFYs waiting for their answer */
+	bool subscribed;
+};
+
+/* One NOTIFY to one secondary, retried with backoff until answered (RFC 1996 §3.6). */
+struct notify_job {
+	struct notify_job *next;
+	struct transfer_state *st;
+	unsigned target;
+	uint16_t id;
+	unsigned tries;
+	uint8_t apex[CDNS_NAME_MAXLEN];
+	uint32_t serial;
+	ev_timer timer;
 };
 
 struct rule_conf {
@@ -38,12 +68,65 @@ static const cdns_opt_def_t rule_opts[] = {
 
 struct transfer_conf {
 	const cdns_conf_t *acl;
+	const cdns_conf_t *notify;
 };
 
 static const cdns_opt_def_t transfer_opts[] = {
 	{ "acl", CDNS_OPT_NODE, offsetof(struct transfer_conf, acl), NULL, 0, -1, true, NULL },
+	{ "notify", CDNS_OPT_STRLIST, offsetof(struct transfer_conf, notify), NULL, 0, -1, false,
+	  NULL },
 	CDNS_OPT_END,
 };
+
+/* "192.0.2.1", "192.0.2.1:5300", "2001:db8::1", "[2001:db8::1]:5300". */
+static int parse_target(const char *text, cdns_sockaddr_t *a, socklen_t *len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	unsigned long port = 53;
+	memset(a, 0, sizeof(*a));
+	const char *colon = strrchr(text, ':');
+	if (text[0] == '[') {
+		const char *end = strchr(text, ']');
+		if (end == NULL || (size_t)(end - text - 1) >= sizeof(host))
+			return -1;
+		memcpy(host, text + 1, (size_t)(end - text - 1));
+		host[end - text - 1] = '\0';
+		if (end[1] == ':') {
+			char *e;
+			port = strtoul(end + 2, &e, 10);
+			if (*e != '\0' || port == 0 || port > 65535)
+				return -1;
+		} else if (end[1] != '\0') {
+			return -1;
+		}
+	} else if (colon != NULL && strchr(text, ':') == colon) {
+		if ((size_t)(colon - text) >= sizeof(host))
+			return -1;
+		memcpy(host, text, (size_t)(colon - text));
+		host[colon - text] = '\0';
+		char *e;
+		port = strtoul(colon + 1, &e, 10);
+		if (*e != '\0' || port == 0 || port > 65535)
+			return -1;
+	} else {
+		if (strlen(text) >= sizeof(host))
+			return -1;
+		strcpy(host, text);
+	}
+	if (inet_pton(AF_INET, host, &a->sin.sin_addr) == 1) {
+		a->sin.sin_family = AF_INET;
+		a->sin.sin_port = htons((uint16_t)port);
+		*len = sizeof(a->sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &a->sin6.sin6_addr) == 1) {
+		a->sin6.sin6_family = AF_INET6;
+		a->sin6.sin6_port = htons((uint16_t)port);
+		*len = sizeof(a->sin6);
+		return 0;
+	}
+	return -1;
+}
 
 /* "192.0.2.0/24", "2001:db8::/32" or a single address. */
 static int parse_net(const char *text, struct acl_rule *r)
@@ -174,11 +257,159 @@ static int transfer_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state
 		}
 		st->n_rules++;
 	}
+	if (cfg.notify != NULL) {
+		const cdns_conf_t *it = cfg.notify->kind == CDNS_CONF_SEQ ? cfg.notify->child : cfg.notify;
+		for (; it != NULL; it = cfg.notify->kind == CDNS_CONF_SEQ ? it->next : NULL) {
+			if (st->n_notify == NOTIFY_MAX) {
+				cdns_diag_error(d, it, "%snotify: at most %d targets", prefix, NOTIFY_MAX);
+				bad = true;
+				break;
+			}
+			if (it->value == NULL || parse_target(it->value, &st->notify[st->n_notify],
+							      &st->notify_len[st->n_notify]) != 0) {
+				cdns_diag_error(d, it,
+						"%soption 'notify': must be an address with an optional port "
+						"such as \"192.0.2.1\" or \"[2001:db8::1]:5300\", got \"%s\"",
+						prefix, it->value ? it->value : "");
+				bad = true;
+				continue;
+			}
+			st->n_notify++;
+		}
+	}
+	st->fd4 = st->fd6 = -1;
 	if (bad) {
 		free(st);
 		return CDNS_ECONFIG;
 	}
 	*state = st;
+	return 0;
+}
+
+/* --- NOTIFY (RFC 1996) on every committed change. --- */
+
+static void job_free(struct notify_job *job)
+{
+	struct transfer_state *st = job->st;
+	for (struct notify_job **pp = &st->jobs; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == job) {
+			*pp = job->next;
+			break;
+		}
+	}
+	ev_timer_stop(cdns_control_loop(), &job->timer);
+	free(job);
+}
+
+static void notify_send(struct notify_job *job)
+{
+	struct transfer_state *st = job->st;
+	uint8_t buf[512];
+	cdns_pkt_t p;
+	cdns_pkt_init(&p, buf, sizeof(buf));
+	cdns_pkt_set_id(&p, job->id);
+	/* RFC 1996 §3.7: opcode NOTIFY, AA set, the zone's SOA in the answer section. */
+	cdns_pkt_set_flags(&p, (uint16_t)((CDNS_OPCODE_NOTIFY << 11) | CDNS_FLAG_AA));
+	(void)cdns_pkt_put_question(&p, job->apex, CDNS_T_SOA, CDNS_C_IN);
+	const cdns_sockaddr_t *to = &st->notify[job->target];
+	int fd = to->sa.sa_family == AF_INET ? st->fd4 : st->fd6;
+	if (fd >= 0 && sendto(fd, buf, p.len, 0, &to->sa, st->notify_len[job->target]) < 0)
+		cdns_debug("transfer: NOTIFY send failed: %s", strerror(errno));
+	job->tries++;
+}
+
+static void notify_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct notify_job *job = t->data;
+	if (job->tries >= NOTIFY_TRIES) {
+		char name[CDNS_NAME_MAXTEXT];
+		cdns_name_to_text(job->apex, name, sizeof(name));
+		cdns_warn("transfer: NOTIFY for %s (serial %u) to target %u not acknowledged after "
+			  "%u tries; giving up",
+			  name, job->serial, job->target + 1, job->tries);
+		job_free(job);
+		return;
+	}
+	notify_send(job);
+	/* Backoff: 1 s, 2 s, 4 s, 8 s. */
+	t->repeat = (double)(1u << (job->tries - 1));
+	ev_timer_again(loop, t);
+}
+
+static void notify_read_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct transfer_state *st = io->data;
+	uint8_t buf[4096];
+	cdns_sockaddr_t from;
+	socklen_t flen = sizeof(from);
+	ssize_t n = recvfrom(io->fd, buf, sizeof(buf), MSG_DONTWAIT, &from.sa, &flen);
+	if (n < CDNS_HDR_LEN)
+		return;
+	uint16_t id = cdns_get16(buf), flags = cdns_get16(buf + 2);
+	if (!(flags & CDNS_FLAG_QR) || CDNS_FLAGS_OPCODE(flags) != CDNS_OPCODE_NOTIFY)
+		return;
+	for (struct notify_job *job = st->jobs; job != NULL; job = job->next) {
+		const cdns_sockaddr_t *to = &st->notify[job->target];
+		if (job->id != id || to->sa.sa_family != from.sa.sa_family)
+			continue;
+		/* The answer must come from where we sent it (RFC 5452 spirit). */
+		bool same = from.sa.sa_family == AF_INET
+				    ? from.sin.sin_port == to->sin.sin_port &&
+					      from.sin.sin_addr.s_addr == to->sin.sin_addr.s_addr
+				    : from.sin6.sin6_port == to->sin6.sin6_port &&
+					      memcmp(&from.sin6.sin6_addr, &to->sin6.sin6_addr, 16) == 0;
+		if (!same)
+			continue;
+		job_free(job);
+		return;
+	}
+}
+
+static void committed_cb(const cdns_event_t *ev, void *arg)
+{
+	struct transfer_state *st = arg;
+	for (unsigned i = 0; i < st->n_notify; i++) {
+		struct notify_job *job = calloc(1, sizeof(*job));
+		if (job == NULL)
+			return;
+		job->st = st;
+		job->target = i;
+		job->serial = cdns_zone_serial(ev->zone);
+		cdns_name_copy_lower(job->apex, ev->apex);
+		uint8_t rnd[2];
+		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+			rnd[0] = rnd[1] = (uint8_t)i;
+		job->id = cdns_get16(rnd);
+		job->next = st->jobs;
+		st->jobs = job;
+		ev_init(&job->timer, notify_timer_cb);
+		job->timer.data = job;
+		job->timer.repeat = 0.001; /* send at once, from the timer */
+		ev_timer_again(cdns_control_loop(), &job->timer);
+	}
+}
+
+static int open_notify_socket(int family, ev_io *io, struct transfer_state *st)
+{
+	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	ev_io_init(io, notify_read_cb, fd, EV_READ);
+	io->data = st;
+	ev_io_start(cdns_control_loop(), io);
+	return fd;
+}
+
+static int transfer_activate(void *state)
+{
+	struct transfer_state *st = state;
+	if (st->n_notify == 0)
+		return 0;
+	st->fd4 = open_notify_socket(AF_INET, &st->io4, st);
+	st->fd6 = open_notify_socket(AF_INET6, &st->io6, st);
+	if (cdns_event_subscribe(CDNS_EV_ZONE_COMMITTED, committed_cb, st) != 0)
+		return CDNS_ENOMEM;
+	st->subscribed = true;
 	return 0;
 }
 
@@ -346,9 +577,22 @@ static cdns_verdict_t transfer_query(void *state, cdns_query_t *q)
 
 static void transfer_teardown(void *state)
 {
-	free(state);
+	struct transfer_state *st = state;
+	if (st->subscribed)
+		cdns_event_unsubscribe(CDNS_EV_ZONE_COMMITTED, committed_cb, st);
+	while (st->jobs != NULL)
+		job_free(st->jobs);
+	if (st->fd4 >= 0) {
+		ev_io_stop(cdns_control_loop(), &st->io4);
+		close(st->fd4);
+	}
+	if (st->fd6 >= 0) {
+		ev_io_stop(cdns_control_loop(), &st->io6);
+		close(st->fd6);
+	}
+	free(st);
 }
 
 CDNS_PLUGIN(.name = "transfer", .version = CDNS_VERSION,
 	    .description = "zone transfers to secondaries (AXFR, IXFR)", .setup = transfer_setup,
-	    .query = transfer_query, .teardown = transfer_teardown);
+	    .activate = transfer_activate, .query = transfer_query, .teardown = transfer_teardown);
