@@ -7,6 +7,7 @@
 #include <clouddns/edns.h>
 #include <clouddns/error.h>
 #include <clouddns/event.h>
+#include <clouddns/journal.h>
 #include <clouddns/log.h>
 #include <clouddns/name.h>
 #include <clouddns/pkt.h>
