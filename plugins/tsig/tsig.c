@@ -23,17 +23,17 @@
 
 #include <clouddns/clouddns.h>
 
-#define TSIG_MAC_MAX 64         /* HMAC-SHA-512, the longest MAC we compute */
-#define TSIG_SECRET_MAX 1024    /* decoded octets */
-#define TSIG_KEYS_MAX 65536
-#define TSIG_FILE_MAX (1 << 20) /* key files are read whole */
-#define TSIG_OTHER_LEN 6        /* Other Data of a BADTIME answer: the server's time */
+#define TSIG_MAC_MAX    64   /* HMAC-SHA-512, the longest MAC we compute */
+#define TSIG_SECRET_MAX 1024 /* decoded octets */
+#define TSIG_KEYS_MAX   65536
+#define TSIG_FILE_MAX   (1 << 20) /* key files are read whole */
+#define TSIG_OTHER_LEN  6         /* Other Data of a BADTIME answer: the server's time */
 /* Fixed RDATA octets besides the algorithm name, MAC and Other Data: time signed (6), fudge,
  * MAC size, original ID, error, other len (2 each). */
 #define TSIG_RDATA_FIXED 16
 /* Longest TSIG record we append: owner, type/class/TTL/RDLENGTH, RDATA. */
-#define TSIG_RR_MAX                                                                            \
-	(CDNS_NAME_MAXLEN + 10 + CDNS_NAME_MAXLEN + TSIG_RDATA_FIXED + TSIG_MAC_MAX +          \
+#define TSIG_RR_MAX                                                                                \
+	(CDNS_NAME_MAXLEN + 10 + CDNS_NAME_MAXLEN + TSIG_RDATA_FIXED + TSIG_MAC_MAX +              \
 	 TSIG_OTHER_LEN)
 /* Per-worker buffer for the MAC input: a length-prefixed prior MAC, a whole message (at most
  * 64 KiB), and the TSIG variables (two names, 16 octets, Other Data shorter than the
@@ -62,9 +62,8 @@ static const struct tsig_alg tsig_algs[] = {
     {"hmac-md5", TSIG_WIRE("\010hmac-md5\007sig-alg\003reg\003int"), GNUTLS_MAC_MD5, 16},
 };
 #define TSIG_N_ALGS (sizeof(tsig_algs) / sizeof(tsig_algs[0]))
-static const char *const tsig_alg_names[] = {"hmac-sha256", "hmac-sha384", "hmac-sha512",
-                                             "hmac-sha224", "hmac-sha1",   "hmac-md5",
-                                             NULL};
+static const char *const tsig_alg_names[] = {
+    "hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5", NULL};
 
 static const struct tsig_alg *tsig_alg_by_wire(const uint8_t *name)
 {
@@ -78,7 +77,8 @@ static const struct tsig_alg *tsig_alg_by_wire(const uint8_t *name)
 static const struct tsig_alg *tsig_alg_by_text(const char *text, size_t len)
 {
 	for (size_t i = 0; i < TSIG_N_ALGS; i++)
-		if (strlen(tsig_algs[i].text) == len && strncasecmp(text, tsig_algs[i].text, len) == 0)
+		if (strlen(tsig_algs[i].text) == len &&
+		    strncasecmp(text, tsig_algs[i].text, len) == 0)
 			return &tsig_algs[i];
 	uint8_t wire[CDNS_NAME_MAXLEN];
 	if (cdns_name_from_text(text, len, (const uint8_t *)"", wire) > 0)
@@ -110,9 +110,9 @@ struct tsig_worker {
 struct tsig_state {
 	struct tsig_key *keys; /* sorted by name (canonical order) */
 	size_t n_keys, cap_keys;
-	uint16_t fudge;   /* seconds: our responses' Fudge, and the most skew we accept */
-	bool require;     /* refuse unsigned requests */
-	uint8_t min_mac;  /* shortest truncated MAC accepted (0: what RFC 8945 allows) */
+	uint16_t fudge;  /* seconds: our responses' Fudge, and the most skew we accept */
+	bool require;    /* refuse unsigned requests */
+	uint8_t min_mac; /* shortest truncated MAC accepted (0: what RFC 8945 allows) */
 	unsigned n_workers;
 	struct tsig_worker *workers;
 };
@@ -124,10 +124,10 @@ struct tsig_qstate {
 	const struct tsig_key *key; /* signs the response; NULL: unsigned error (BADKEY, BADSIG) */
 	uint64_t req_time;          /* the request's Time Signed and Fudge */
 	uint16_t req_fudge;
-	uint16_t orig_id;           /* the request's Original ID */
-	uint16_t error;             /* TSIG error of the response */
+	uint16_t orig_id; /* the request's Original ID */
+	uint16_t error;   /* TSIG error of the response */
 	uint16_t mac_len;
-	uint32_t n_signed;          /* messages of the response signed so far */
+	uint32_t n_signed; /* messages of the response signed so far */
 	uint8_t owner_len, alg_len;
 	uint8_t mac[TSIG_MAC_MAX];
 	uint8_t owner[CDNS_NAME_MAXLEN]; /* key and algorithm names as the request gave them, */
@@ -234,7 +234,8 @@ static void tsig_in_message(struct tsig_input *in, const uint8_t *wire, size_t l
  * case, uncompressed), class ANY, TTL 0, time signed, fudge, error, other len, other data. */
 static void tsig_in_variables(struct tsig_input *in, const uint8_t *owner, size_t owner_len,
                               const uint8_t *alg, size_t alg_len, uint64_t signed_at,
-                              uint16_t fudge, uint16_t error, const uint8_t *other, uint16_t other_len)
+                              uint16_t fudge, uint16_t error, const uint8_t *other,
+                              uint16_t other_len)
 {
 	uint8_t b[8];
 	tsig_in_add(in, owner, owner_len);
@@ -499,8 +500,7 @@ static cdns_verdict_t tsig_query(void *state, cdns_query_t *q)
 /* Sign the response in q->resp (one message of it) and append the TSIG record; for the
  * unsigned errors, append the record with an empty MAC. Returns 0 or an error (nothing
  * appended). */
-static int tsig_sign(struct tsig_state *st, cdns_query_t *q, struct tsig_qstate *qs,
-                     uint64_t now)
+static int tsig_sign(struct tsig_state *st, cdns_query_t *q, struct tsig_qstate *qs, uint64_t now)
 {
 	uint64_t signed_at = now;
 	uint16_t fudge = st->fudge;
@@ -608,8 +608,8 @@ struct tsig_cfg {
 static const cdns_opt_def_t tsig_opts[] = {
     {"keys", CDNS_OPT_NODE, offsetof(struct tsig_cfg, keys), NULL, 0, -1, false, NULL},
     {"key_file", CDNS_OPT_STRING, offsetof(struct tsig_cfg, key_file), NULL, 0, -1, false, NULL},
-    {"fudge", CDNS_OPT_DURATION, offsetof(struct tsig_cfg, fudge_ms), "300s", 1000, 65535000,
-     false, NULL},
+    {"fudge", CDNS_OPT_DURATION, offsetof(struct tsig_cfg, fudge_ms), "300s", 1000, 65535000, false,
+     NULL},
     {"require", CDNS_OPT_BOOL, offsetof(struct tsig_cfg, require), "false", 0, -1, false, NULL},
     {"min_mac_size", CDNS_OPT_INT, offsetof(struct tsig_cfg, min_mac_size), "0", 0, TSIG_MAC_MAX,
      false, NULL},
@@ -643,7 +643,7 @@ static struct tsig_pos tsig_pos_of(const cdns_conf_t *node)
 }
 
 static void tsig_error(cdns_setup_t *s, struct tsig_pos at, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void tsig_error(cdns_setup_t *s, struct tsig_pos at, const char *fmt, ...)
 {
 	char msg[CDNS_DIAG_MAX];
@@ -651,8 +651,8 @@ static void tsig_error(cdns_setup_t *s, struct tsig_pos at, const char *fmt, ...
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	cdns_diag_error_at(cdns_setup_diag(s), at.file, at.line, at.col, "%s%s", cdns_setup_prefix(s),
-	                   msg);
+	cdns_diag_error_at(cdns_setup_diag(s), at.file, at.line, at.col, "%s%s",
+	                   cdns_setup_prefix(s), msg);
 }
 
 static void tsig_free_keys(struct tsig_state *st)
@@ -767,17 +767,19 @@ static bool tsig_add_key(cdns_setup_t *s, struct tsig_state *st, const char *nam
 static bool tsig_conf_keys(cdns_setup_t *s, struct tsig_state *st, const cdns_conf_t *keys)
 {
 	if (keys->kind != CDNS_CONF_SEQ) {
-		tsig_error(s, tsig_pos_of(keys),
-		           "option 'keys': must be a list of {name: ..., algorithm: ..., secret: ...}");
+		tsig_error(
+		    s, tsig_pos_of(keys),
+		    "option 'keys': must be a list of {name: ..., algorithm: ..., secret: ...}");
 		return false;
 	}
 	bool ok = true;
 	for (const cdns_conf_t *kn = keys->child; kn != NULL; kn = kn->next) {
 		struct tsig_key_cfg kc = {NULL, 0, NULL};
 		if (kn->kind != CDNS_CONF_MAP) {
-			tsig_error(s, tsig_pos_of(kn),
-			           "option 'keys': each key must be a map {name: ..., algorithm: ..., "
-			           "secret: ...}");
+			tsig_error(
+			    s, tsig_pos_of(kn),
+			    "option 'keys': each key must be a map {name: ..., algorithm: ..., "
+			    "secret: ...}");
 			ok = false;
 			continue;
 		}
@@ -788,8 +790,9 @@ static bool tsig_conf_keys(cdns_setup_t *s, struct tsig_state *st, const cdns_co
 		}
 		const cdns_conf_t *nn = cdns_conf_get(kn, "name");
 		const cdns_conf_t *sn = cdns_conf_get(kn, "secret");
-		if (!tsig_add_key(s, st, kc.name, strlen(kc.name), tsig_pos_of(nn), &tsig_algs[kc.alg],
-		                  kc.secret, strlen(kc.secret), tsig_pos_of(sn)))
+		if (!tsig_add_key(s, st, kc.name, strlen(kc.name), tsig_pos_of(nn),
+		                  &tsig_algs[kc.alg], kc.secret, strlen(kc.secret),
+		                  tsig_pos_of(sn)))
 			ok = false;
 	}
 	return ok;
@@ -852,7 +855,8 @@ static struct kf_tok kf_next(struct kf *k)
 			struct tsig_pos start = kf_here(k);
 			kf_step(k);
 			kf_step(k);
-			while (k->p < k->end && !(*k->p == '*' && k->end - k->p > 1 && k->p[1] == '/'))
+			while (k->p < k->end &&
+			       !(*k->p == '*' && k->end - k->p > 1 && k->p[1] == '/'))
 				kf_step(k);
 			if (k->p >= k->end) {
 				tsig_error(k->s, start, "comment not closed");
@@ -902,14 +906,17 @@ static struct kf_tok kf_next(struct kf *k)
 
 static bool kf_is(const struct kf_tok *t, const char *word)
 {
-	return t->kind == KF_WORD && strlen(word) == t->len && strncasecmp(t->text, word, t->len) == 0;
+	return t->kind == KF_WORD && strlen(word) == t->len &&
+	       strncasecmp(t->text, word, t->len) == 0;
 }
 
 static const char *kf_what(const struct kf_tok *t, char *buf, size_t len)
 {
 	switch (t->kind) {
 	case KF_EOF: return "the end of the file";
-	case KF_STRING: snprintf(buf, len, "\"%.*s\"", (int)(t->len > 40 ? 40 : t->len), t->text); break;
+	case KF_STRING:
+		snprintf(buf, len, "\"%.*s\"", (int)(t->len > 40 ? 40 : t->len), t->text);
+		break;
 	default: snprintf(buf, len, "'%.*s'", (int)(t->len > 40 ? 40 : t->len), t->text); break;
 	}
 	return buf;
@@ -944,14 +951,16 @@ static bool kf_key(struct kf *k, struct tsig_state *st, bool *added)
 		t = kf_next(k);
 		if (t.kind == KF_RBRACE)
 			break;
-		struct kf_tok *slot = kf_is(&t, "algorithm") ? &alg : kf_is(&t, "secret") ? &secret : NULL;
+		struct kf_tok *slot = kf_is(&t, "algorithm") ? &alg
+		                      : kf_is(&t, "secret")  ? &secret
+		                                             : NULL;
 		if (slot == NULL) {
 			kf_expected(k, &t, "'algorithm', 'secret' or '}'");
 			return false;
 		}
 		if (slot->kind != KF_EOF) {
-			tsig_error(k->s, t.at, "key \"%.*s\": '%.*s' given twice",
-			           (int)name.len, name.text, (int)t.len, t.text);
+			tsig_error(k->s, t.at, "key \"%.*s\": '%.*s' given twice", (int)name.len,
+			           name.text, (int)t.len, t.text);
 			return false;
 		}
 		*slot = kf_next(k);
@@ -1071,7 +1080,8 @@ static int tsig_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state)
 			tsig_error(s, tsig_pos_of(opts), "no keys: give 'keys' or 'key_file'");
 		else
 			cdns_diag_error_at(cdns_setup_diag(s), NULL, 0, 0,
-			                   "%sno keys: give 'keys' or 'key_file'", cdns_setup_prefix(s));
+			                   "%sno keys: give 'keys' or 'key_file'",
+			                   cdns_setup_prefix(s));
 		ok = false;
 	}
 
@@ -1139,6 +1149,5 @@ static void tsig_thread_fini(void *state, cdns_worker_t *w)
 
 CDNS_PLUGIN(.name = "tsig", .version = CDNS_VERSION,
             .description = "TSIG (RFC 8945): verifies signed requests and signs their responses",
-            .setup = tsig_setup, .thread_init = tsig_thread_init,
-            .thread_fini = tsig_thread_fini, .query = tsig_query, .response = tsig_response,
-            .teardown = tsig_teardown);
+            .setup = tsig_setup, .thread_init = tsig_thread_init, .thread_fini = tsig_thread_fini,
+            .query = tsig_query, .response = tsig_response, .teardown = tsig_teardown);

@@ -10,7 +10,6 @@ import base64
 import hashlib
 import hmac
 import re
-import socket
 import struct
 import subprocess
 import threading
@@ -410,6 +409,10 @@ def test_min_mac_size_gives_badtrunc_signed(make_server):
     assert Tsig(ask(srv, wire)).error == 0
 
 
+def bump16(buf, at, delta):
+    struct.pack_into("!H", buf, at, struct.unpack("!H", buf[at:at + 2])[0] + delta)
+
+
 def test_malformed_tsig_is_formerr_and_server_goes_on(make_server):
     srv = make_server(tsig_pipeline())
     good, _ = sign(query_wire(), SHA256)
@@ -422,7 +425,7 @@ def test_malformed_tsig_is_formerr_and_server_goes_on(make_server):
         w = bytearray(good if delta < 0 else good + b"\0")
         if delta < 0:
             w = w[:-1]
-        struct.pack_into("!H", w, rdlen_at, struct.unpack("!H", w[rdlen_at:rdlen_at + 2])[0] + delta)
+        bump16(w, rdlen_at, delta)
         cases.append(bytes(w))
     # Class IN, TTL 60.
     cases.append(sign(query_wire(), SHA256, rr_class=1)[0])
@@ -432,7 +435,7 @@ def test_malformed_tsig_is_formerr_and_server_goes_on(make_server):
     alg_at = rdlen_at + 2
     alg_len = len(wname("hmac-sha256."))
     w[alg_at:alg_at + alg_len] = b"\xc0\x0c"
-    struct.pack_into("!H", w, rdlen_at, struct.unpack("!H", w[rdlen_at:rdlen_at + 2])[0] - alg_len + 2)
+    bump16(w, rdlen_at, 2 - alg_len)
     cases.append(bytes(w))
     # Other Len running past the RDATA.
     w = bytearray(good)
@@ -487,8 +490,8 @@ def test_answers_near_the_size_limit_stay_signed(make_server, tmp_path):
     sizes = list(range(300, 520, 7)) + list(range(1000, 1240, 9)) + [3000]
     zone = tmp_path / "example.test.zone"
     big_zone(zone, sizes)
-    srv = make_server(f"- tsig: {{keys: [{{name: '{SHA256['name']}', secret: '{SHA256['secret']}'}}]}}\n"
-                      f"- file: {{zones: [{{name: example.test, path: '{zone}'}}]}}\n")
+    srv = make_server([("tsig", {"keys": [SHA256]}),
+                       ("file", {"zones": [{"name": "example.test", "path": str(zone)}]})])
     for size in sizes:
         for edns, limit in ((-1, 512), (0, 1232)):
             wire, mac = sign(query_wire(f"t{size}.example.test.", "TXT", use_edns=edns,
