@@ -19,8 +19,8 @@
 
 #include <clouddns/clouddns.h>
 
-#define RULES_MAX 256
-#define ZONES_MAX 10000
+#define RULES_MAX   256
+#define ZONES_MAX   10000
 #define ARENA_CHUNK 65536
 
 /* --- Access rules. --- */
@@ -69,16 +69,15 @@ struct rule_conf {
 	int action;
 };
 
-static const char *const actions[] = { "grant", "deny", NULL };
+static const char *const actions[] = {"grant", "deny", NULL};
 
 static const cdns_opt_def_t rule_opts[] = {
-	{ "address", CDNS_OPT_STRING, offsetof(struct rule_conf, address), NULL, 0, -1, false, NULL },
-	{ "key", CDNS_OPT_STRING, offsetof(struct rule_conf, key), NULL, 0, -1, false, NULL },
-	{ "names", CDNS_OPT_STRLIST, offsetof(struct rule_conf, names), NULL, 0, -1, false, NULL },
-	{ "types", CDNS_OPT_STRLIST, offsetof(struct rule_conf, types), NULL, 0, -1, false, NULL },
-	{ "action", CDNS_OPT_ENUM, offsetof(struct rule_conf, action), "grant", 0, -1, false,
-	  actions },
-	CDNS_OPT_END,
+    {"address", CDNS_OPT_STRING, offsetof(struct rule_conf, address), NULL, 0, -1, false, NULL},
+    {"key", CDNS_OPT_STRING, offsetof(struct rule_conf, key), NULL, 0, -1, false, NULL},
+    {"names", CDNS_OPT_STRLIST, offsetof(struct rule_conf, names), NULL, 0, -1, false, NULL},
+    {"types", CDNS_OPT_STRLIST, offsetof(struct rule_conf, types), NULL, 0, -1, false, NULL},
+    {"action", CDNS_OPT_ENUM, offsetof(struct rule_conf, action), "grant", 0, -1, false, actions},
+    CDNS_OPT_END,
 };
 
 struct update_conf {
@@ -87,9 +86,9 @@ struct update_conf {
 };
 
 static const cdns_opt_def_t update_opts[] = {
-	{ "acl", CDNS_OPT_NODE, offsetof(struct update_conf, acl), NULL, 0, -1, true, NULL },
-	{ "zones", CDNS_OPT_STRLIST, offsetof(struct update_conf, zones), NULL, 0, -1, false, NULL },
-	CDNS_OPT_END,
+    {"acl", CDNS_OPT_NODE, offsetof(struct update_conf, acl), NULL, 0, -1, true, NULL},
+    {"zones", CDNS_OPT_STRLIST, offsetof(struct update_conf, zones), NULL, 0, -1, false, NULL},
+    CDNS_OPT_END,
 };
 
 /* "192.0.2.0/24", "2001:db8::/32" or a single address. */
@@ -192,7 +191,7 @@ static bool type_match(const struct rule *r, uint16_t type)
  * matches, or NULL. With any_type, the type is not looked at (a name-wide deletion of a name
  * that holds nothing). */
 static const struct rule *policy_find(const struct update_state *st, const struct client *c,
-				      const uint8_t *owner, uint16_t type, bool any_type)
+                                      const uint8_t *owner, uint16_t type, bool any_type)
 {
 	for (unsigned i = 0; i < st->n_rules; i++) {
 		const struct rule *r = &st->rules[i];
@@ -236,13 +235,14 @@ static size_t list_count(const cdns_conf_t *n)
 	return n->kind == CDNS_CONF_SCALAR ? 1 : n->n_children;
 }
 
-static bool parse_names(cdns_diag_t *d, const char *prefix, const cdns_conf_t *list,
-			struct rule *r)
+static bool parse_names(cdns_diag_t *d, const char *prefix, const cdns_conf_t *list, struct rule *r)
 {
 	size_t n = list_count(list);
 	if (n == 0) {
-		cdns_diag_error(d, list, "%sacl rule: 'names' must not be empty (leave it out for "
-					 "the whole zone)", prefix);
+		cdns_diag_error(d, list,
+		                "%sacl rule: 'names' must not be empty (leave it out for "
+		                "the whole zone)",
+		                prefix);
 		return false;
 	}
 	r->names = calloc(n, sizeof(*r->names));
@@ -260,9 +260,9 @@ static bool parse_names(cdns_diag_t *d, const char *prefix, const cdns_conf_t *l
 		}
 		if (len == 0 || cdns_name_from_text(text, len, (const uint8_t *)"", p->name) <= 0) {
 			cdns_diag_error(d, it,
-					"%sacl rule: 'names' entries must be a domain name or "
-					"\"*.name\" (every name below it), got \"%s\"",
-					prefix, it->value);
+			                "%sacl rule: 'names' entries must be a domain name or "
+			                "\"*.name\" (every name below it), got \"%s\"",
+			                prefix, it->value);
 			ok = false;
 			continue;
 		}
@@ -272,8 +272,7 @@ static bool parse_names(cdns_diag_t *d, const char *prefix, const cdns_conf_t *l
 	return ok;
 }
 
-static bool parse_types(cdns_diag_t *d, const char *prefix, const cdns_conf_t *list,
-			struct rule *r)
+static bool parse_types(cdns_diag_t *d, const char *prefix, const cdns_conf_t *list, struct rule *r)
 {
 	size_t n = list_count(list);
 	if (n == 0) {
@@ -289,10 +288,11 @@ static bool parse_types(cdns_diag_t *d, const char *prefix, const cdns_conf_t *l
 		uint16_t t;
 		if (cdns_rrtype_from_text(it->value, strlen(it->value), &t) != 0 ||
 		    (t != CDNS_T_ANY && cdns_rrtype_is_meta(t))) {
-			cdns_diag_error(d, it,
-					"%sacl rule: 'types' entries must be RR type mnemonics such "
-					"as A, TXT or TYPE65280, or ANY, got \"%s\"",
-					prefix, it->value);
+			cdns_diag_error(
+			    d, it,
+			    "%sacl rule: 'types' entries must be RR type mnemonics such "
+			    "as A, TXT or TYPE65280, or ANY, got \"%s\"",
+			    prefix, it->value);
 			ok = false;
 			continue;
 		}
@@ -315,9 +315,9 @@ static bool parse_rule(cdns_diag_t *d, const char *prefix, const cdns_conf_t *rn
 	if (rc.address != NULL) {
 		if (parse_net(rc.address, r) != 0) {
 			cdns_diag_error(d, cdns_conf_get(rn, "address"),
-					"%sacl rule: 'address' must be an address or a prefix such "
-					"as \"192.0.2.0/24\", got \"%s\"",
-					prefix, rc.address);
+			                "%sacl rule: 'address' must be an address or a prefix such "
+			                "as \"192.0.2.0/24\", got \"%s\"",
+			                prefix, rc.address);
 			ok = false;
 		}
 		r->has_net = true;
@@ -325,8 +325,8 @@ static bool parse_rule(cdns_diag_t *d, const char *prefix, const cdns_conf_t *rn
 	if (rc.key != NULL) {
 		if (cdns_name_from_text(rc.key, strlen(rc.key), (const uint8_t *)"", r->key) <= 0) {
 			cdns_diag_error(d, cdns_conf_get(rn, "key"),
-					"%sacl rule: 'key' must be a key name, got \"%s\"", prefix,
-					rc.key);
+			                "%sacl rule: 'key' must be a key name, got \"%s\"", prefix,
+			                rc.key);
 			ok = false;
 		}
 		cdns_name_lower(r->key);
@@ -336,7 +336,7 @@ static bool parse_rule(cdns_diag_t *d, const char *prefix, const cdns_conf_t *rn
 	 * who. A deny rule may match everyone (a final "deny the rest"). */
 	if (ok && r->grant && !r->has_net && !r->has_key) {
 		cdns_diag_error(d, rn, "%sacl rule: a grant rule needs 'address', 'key' or both",
-				prefix);
+		                prefix);
 		ok = false;
 	}
 	if (rc.names != NULL && !parse_names(d, prefix, rc.names, r))
@@ -360,10 +360,11 @@ static int update_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state)
 	if (cdns_conf_apply(d, prefix, opts, update_opts, &cfg) != 0)
 		return CDNS_ECONFIG;
 	if (cfg.acl->kind != CDNS_CONF_SEQ || cfg.acl->n_children == 0) {
-		cdns_diag_error(d, cfg.acl,
-				"%soption 'acl': must be a list of rules such as {address: "
-				"192.0.2.0/24, key: NAME, names: [...], types: [...], action: grant}",
-				prefix);
+		cdns_diag_error(
+		    d, cfg.acl,
+		    "%soption 'acl': must be a list of rules such as {address: "
+		    "192.0.2.0/24, key: NAME, names: [...], types: [...], action: grant}",
+		    prefix);
 		return CDNS_ECONFIG;
 	}
 	if (cfg.acl->n_children > RULES_MAX) {
@@ -382,10 +383,11 @@ static int update_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state)
 	if (cfg.zones != NULL) {
 		size_t n = list_count(cfg.zones);
 		if (n == 0 || n > ZONES_MAX) {
-			cdns_diag_error(d, cfg.zones,
-					"%soption 'zones': must list 1 to %d zone names (leave it out "
-					"for every zone)",
-					prefix, ZONES_MAX);
+			cdns_diag_error(
+			    d, cfg.zones,
+			    "%soption 'zones': must list 1 to %d zone names (leave it out "
+			    "for every zone)",
+			    prefix, ZONES_MAX);
 			bad = true;
 		} else if ((st->zones = calloc(n, sizeof(*st->zones))) == NULL) {
 			rules_free(st);
@@ -395,10 +397,10 @@ static int update_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state)
 		     it = list_next(cfg.zones, it)) {
 			uint8_t *z = st->zones[st->n_zones];
 			if (cdns_name_from_text(it->value, strlen(it->value), (const uint8_t *)"",
-						z) <= 0) {
+			                        z) <= 0) {
 				cdns_diag_error(d, it,
-						"%soption 'zones': not a domain name, got \"%s\"",
-						prefix, it->value);
+				                "%soption 'zones': not a domain name, got \"%s\"",
+				                prefix, it->value);
 				bad = true;
 				continue;
 			}
@@ -507,7 +509,7 @@ static void client_describe(struct client *c)
 
 /* Read count records from pos into out. Returns 0 or CDNS_EFORMAT / CDNS_ENOMEM. */
 static int parse_section(const cdns_msg_t *m, struct req *r, int sec, struct urr **out,
-			 unsigned *n_out, uint8_t *buf)
+                         unsigned *n_out, uint8_t *buf)
 {
 	unsigned count = m->hdr.count[sec];
 	*n_out = 0;
@@ -525,7 +527,7 @@ static int parse_section(const cdns_msg_t *m, struct req *r, int sec, struct urr
 		struct urr *u = &v[i];
 		memset(u, 0, sizeof(*u));
 		int len = cdns_rdata_unpack(m->wire, m->len, rr.type, rr.rdata_off, rr.rdlen, buf,
-					    CDNS_RDATA_MAXLEN);
+		                            CDNS_RDATA_MAXLEN);
 		if (len < 0)
 			return CDNS_EFORMAT;
 		u->owner = arena_dup(&r->mem, rr.owner, rr.owner_len);
@@ -546,8 +548,8 @@ static int parse_section(const cdns_msg_t *m, struct req *r, int sec, struct urr
 		u->canon = canon;
 		/* Class ANY carries no RDATA (checked where it matters); an RR to add, to
 		 * delete (class NONE) or to compare must be well-formed. */
-		u->bad_rdata = rr.rclass != CDNS_C_ANY &&
-			       cdns_rdata_check(rr.type, rd, (size_t)len) != 0;
+		u->bad_rdata =
+		    rr.rclass != CDNS_C_ANY && cdns_rdata_check(rr.type, rd, (size_t)len) != 0;
 	}
 	*out = v;
 	*n_out = count;
@@ -603,8 +605,8 @@ struct wname {
 	struct wname *next_hash, *next_list;
 	const uint8_t *lc;
 	uint32_t hash;
-	const uint8_t *owner;       /* spelling for additions at a new name */
-	const cdns_znode_t *node;   /* in the zone version, or NULL */
+	const uint8_t *owner;     /* spelling for additions at a new name */
+	const cdns_znode_t *node; /* in the zone version, or NULL */
 	struct wset *sets;
 	unsigned n_sets, cap_sets;
 };
@@ -632,7 +634,7 @@ struct eval {
 };
 
 static int eval_init(struct eval *e, const struct update_state *st, const struct req *r,
-		     const cdns_zone_t *z)
+                     const cdns_zone_t *z)
 {
 	memset(e, 0, sizeof(*e));
 	e->st = st;
@@ -673,7 +675,7 @@ static bool wrd_in(const struct wrd *v, unsigned n, const uint8_t *canon, uint16
 /* The working copy of a name, made on first use from the zone version (NULL only when out of
  * memory). */
 static struct wname *wname_get(struct eval *e, const uint8_t *owner, const uint8_t *lc,
-			       uint32_t hash)
+                               uint32_t hash)
 {
 	size_t slot = hash & e->tab_mask;
 	for (struct wname *w = e->tab[slot]; w != NULL; w = w->next_hash)
@@ -711,7 +713,7 @@ static struct wname *wname_get(struct eval *e, const uint8_t *owner, const uint8
 				if (canon == NULL)
 					return NULL;
 				cdns_rdata_canonicalize(s->type, canon, len);
-				ws->orig[ws->orig_n++] = (struct wrd){ rd, canon, len };
+				ws->orig[ws->orig_n++] = (struct wrd){rd, canon, len};
 			}
 			memcpy(ws->cur, ws->orig, sizeof(struct wrd) * ws->orig_n);
 			ws->n = ws->orig_n;
@@ -766,7 +768,7 @@ static bool wset_push(struct eval *e, struct wset *ws, const struct urr *u)
 		ws->cur = n;
 		ws->cap = cap;
 	}
-	ws->cur[ws->n++] = (struct wrd){ u->rdata, u->canon, u->rdlen };
+	ws->cur[ws->n++] = (struct wrd){u->rdata, u->canon, u->rdlen};
 	return true;
 }
 
@@ -827,17 +829,17 @@ static int check_prereqs(struct eval *e)
 			struct wname *w = wname_get(e, u->owner, u->lc, u->hash);
 			if (w == NULL)
 				return CDNS_RCODE_SERVFAIL;
-			bool exists = u->type == CDNS_T_ANY ? wname_in_use(w)
-							    : wset_count(w, u->type) > 0;
+			bool exists =
+			    u->type == CDNS_T_ANY ? wname_in_use(w) : wset_count(w, u->type) > 0;
 			if (u->rclass == CDNS_C_ANY && !exists) {
 				why_rr(e, "prerequisite failed: no", u->lc, u->type);
 				return u->type == CDNS_T_ANY ? CDNS_RCODE_NXDOMAIN
-							     : CDNS_RCODE_NXRRSET;
+				                             : CDNS_RCODE_NXRRSET;
 			}
 			if (u->rclass == CDNS_C_NONE && exists) {
 				why_rr(e, "prerequisite failed: existing", u->lc, u->type);
 				return u->type == CDNS_T_ANY ? CDNS_RCODE_YXDOMAIN
-							     : CDNS_RCODE_YXRRSET;
+				                             : CDNS_RCODE_YXRRSET;
 			}
 			continue;
 		}
@@ -926,8 +928,8 @@ static bool permitted(struct eval *e, const struct urr *u, uint16_t type, bool a
 	else
 		cdns_rrtype_to_text(type, tname, sizeof(tname));
 	if (rule != NULL)
-		snprintf(e->why, sizeof(e->why), "%s %s denied by the rule at line %u", name,
-			 tname, rule->line);
+		snprintf(e->why, sizeof(e->why), "%s %s denied by the rule at line %u", name, tname,
+		         rule->line);
 	else
 		snprintf(e->why, sizeof(e->why), "%s %s not granted by any rule", name, tname);
 	return false;
@@ -1082,7 +1084,7 @@ static int build_changeset(struct eval *e, cdns_changeset_t **out)
 				if (!ttl_changed && wrd_in(ws->cur, ws->n, d->canon, d->len))
 					continue;
 				rc = cdns_changeset_remove(cs, owner, ws->type, zc, ws->orig_ttl,
-							   d->rdata, d->len);
+				                           d->rdata, d->len);
 				e->n_removed++;
 			}
 			for (unsigned j = 0; j < ws->n && rc == 0; j++) {
@@ -1090,7 +1092,7 @@ static int build_changeset(struct eval *e, cdns_changeset_t **out)
 				if (!ttl_changed && wrd_in(ws->orig, ws->orig_n, d->canon, d->len))
 					continue;
 				rc = cdns_changeset_add(cs, owner, ws->type, zc, ws->ttl, d->rdata,
-							d->len);
+				                        d->len);
 				e->n_added++;
 			}
 		}
@@ -1106,7 +1108,8 @@ static int build_changeset(struct eval *e, cdns_changeset_t **out)
 		if (rc == 0)
 			rc = cdns_changeset_set_soa(cs, CDNS_CS_BEFORE, soa->ttl, rd, len);
 		if (rc == 0)
-			rc = cdns_changeset_set_soa(cs, CDNS_CS_AFTER, e->soa_ttl, e->soa, e->soa_len);
+			rc = cdns_changeset_set_soa(cs, CDNS_CS_AFTER, e->soa_ttl, e->soa,
+			                            e->soa_len);
 	}
 	if (rc != 0 || (e->n_removed == 0 && e->n_added == 0 && !e->soa_changed)) {
 		cdns_changeset_free(cs);
@@ -1120,16 +1123,16 @@ static int build_changeset(struct eval *e, cdns_changeset_t **out)
  * permissions (§3.3) and updates (§3.4.2). Returns an rcode, and with NOERROR *cs (NULL when
  * nothing changes). why says what failed. */
 static int evaluate(const struct update_state *st, const struct req *r, const cdns_zone_t *z,
-		    cdns_changeset_t **cs, char *why, size_t whylen, unsigned *removed,
-		    unsigned *added)
+                    cdns_changeset_t **cs, char *why, size_t whylen, unsigned *removed,
+                    unsigned *added)
 {
 	struct eval e;
 	*cs = NULL;
 	int rcode;
 	int rc = eval_init(&e, st, r, z);
 	if (rc != 0) {
-		snprintf(e.why, sizeof(e.why), "%s", rc == CDNS_ENOMEM ? "out of memory"
-								   : "the zone has no usable SOA");
+		snprintf(e.why, sizeof(e.why), "%s",
+		         rc == CDNS_ENOMEM ? "out of memory" : "the zone has no usable SOA");
 		rcode = CDNS_RCODE_SERVFAIL;
 		goto out;
 	}
@@ -1169,9 +1172,9 @@ static bool log_allowed(void)
 
 static const char *rcode_name(int rcode)
 {
-	static const char *const names[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-					     "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
-					     "NXRRSET", "NOTAUTH", "NOTZONE" };
+	static const char *const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+	                                    "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+	                                    "NXRRSET", "NOTAUTH", "NOTZONE"};
 	return rcode >= 0 && rcode <= 10 ? names[rcode] : "?";
 }
 
@@ -1182,7 +1185,7 @@ static void log_outcome(const struct req *r, int rcode, const char *why)
 	char zone[CDNS_NAME_MAXTEXT];
 	cdns_name_to_text(r->apex, zone, sizeof(zone));
 	cdns_info("update: zone %s: %s from %s%s%s", zone, rcode_name(rcode), r->client.text,
-		  why[0] ? ": " : "", why);
+	          why[0] ? ": " : "", why);
 }
 
 /* --- Commit on the control loop, answer on the worker. --- */
@@ -1193,7 +1196,7 @@ struct job {
 	cdns_worker_t *worker;
 	char *view;
 	struct req *req;
-	cdns_zone_t *zone;     /* the version the changeset was built against */
+	cdns_zone_t *zone; /* the version the changeset was built against */
 	cdns_changeset_t *cs;
 	int rcode;
 	char err[WHY_MAX];
@@ -1268,7 +1271,8 @@ static void job_commit(void *arg)
 		j->rcode = evaluate(j->st, r, cur, &j->cs, why, sizeof(why), &removed, &added);
 		if (j->rcode != CDNS_RCODE_NOERROR || j->cs == NULL) {
 			snprintf(j->err, sizeof(j->err), "%s", why);
-			log_outcome(r, j->rcode, j->rcode == CDNS_RCODE_NOERROR ? "no change" : why);
+			log_outcome(r, j->rcode,
+			            j->rcode == CDNS_RCODE_NOERROR ? "no change" : why);
 			cdns_zone_unref(cur);
 			goto done;
 		}
@@ -1284,13 +1288,13 @@ static void job_commit(void *arg)
 	if (rc != 0) {
 		j->rcode = CDNS_RCODE_SERVFAIL;
 		snprintf(j->err, sizeof(j->err), "update not committed: %s",
-			 err[0] ? err : cdns_strerror(rc));
+		         err[0] ? err : cdns_strerror(rc));
 		cdns_err("update: zone %s: from %s: %s", zone, r->client.text, j->err);
 		goto done;
 	}
 	j->rcode = CDNS_RCODE_NOERROR;
 	cdns_info("update: zone %s: from %s: serial %u -> %u, %u removed, %u added", zone,
-		  r->client.text, before, cdns_zone_serial(fresh), removed, added);
+	          r->client.text, before, cdns_zone_serial(fresh), removed, added);
 	cdns_zone_unref(fresh);
 done:
 	job_post_back(j);
@@ -1354,7 +1358,8 @@ static cdns_verdict_t update_query(void *state, cdns_query_t *q)
 	int rc = req_parse(q, &r);
 	if (rc != 0) {
 		cdns_zone_unref(z);
-		return answer(q, rc == CDNS_ENOMEM ? CDNS_RCODE_SERVFAIL : CDNS_RCODE_FORMERR, NULL);
+		return answer(q, rc == CDNS_ENOMEM ? CDNS_RCODE_SERVFAIL : CDNS_RCODE_FORMERR,
+		              NULL);
 	}
 	if (!policy_client_may(st, &r->client)) {
 		log_outcome(r, CDNS_RCODE_REFUSED, "no rule grants this client anything");
@@ -1394,5 +1399,5 @@ static cdns_verdict_t update_query(void *state, cdns_query_t *q)
 }
 
 CDNS_PLUGIN(.name = "update", .version = CDNS_VERSION,
-	    .description = "dynamic updates (RFC 2136) with access rules (RFC 3007)",
-	    .setup = update_setup, .query = update_query, .teardown = update_teardown);
+            .description = "dynamic updates (RFC 2136) with access rules (RFC 3007)",
+            .setup = update_setup, .query = update_query, .teardown = update_teardown);
