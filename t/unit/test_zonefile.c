@@ -877,7 +877,9 @@ static int teardown_dir(void **state)
 
 static int read_path(coll_t *c, const char *rel, const cdns_zf_opts_t *o, cdns_zf_msg_t *err)
 {
-	char path[PATH_MAX * 2];
+	/* Static: for errors in the top file, err->file is this very string, read after we
+	 * return. */
+	static char path[PATH_MAX * 2];
 
 	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
 	memset(c, 0, sizeof(*c));
