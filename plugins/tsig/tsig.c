@@ -1086,7 +1086,8 @@ static int tsig_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state)
 	}
 
 	/* Sorted for lookups; duplicates are then neighbours, the first defined first. */
-	qsort(st->keys, st->n_keys, sizeof(st->keys[0]), tsig_key_cmp);
+	if (st->n_keys > 1)
+		qsort(st->keys, st->n_keys, sizeof(st->keys[0]), tsig_key_cmp);
 	size_t first = 0;
 	for (size_t i = 1; i < st->n_keys; i++) {
 		if (!cdns_name_equal(st->keys[i].name, st->keys[first].name)) {

@@ -164,7 +164,8 @@ static size_t variables(uint8_t *out, uint64_t t, uint16_t fudge, uint16_t error
 	out[n++] = (uint8_t)error;
 	out[n++] = (uint8_t)(other_len >> 8);
 	out[n++] = (uint8_t)other_len;
-	memcpy(out + n, other, other_len);
+	if (other_len > 0)
+		memcpy(out + n, other, other_len);
 	return n + other_len;
 }
 
