@@ -630,3 +630,35 @@ def test_no_keys_is_an_error(tmp_path):
     assert rc != 0 and "plugin 'tsig': no keys: give 'keys' or 'key_file'" in err, err
     rc, err, conf = check_config(tmp_path, "pipeline:\n  - tsig: { keys: nope }\n")
     assert rc != 0 and "option 'keys': must be a list" in err, err
+
+
+def test_reload_reads_the_key_file_again(make_server):
+    old = dict(SHA256, name="old.example.")
+    new = dict(SHA256, name="new.example.", secret=secret_for("new"))
+    srv = make_server([("tsig", {"key_file": "tsig.keys"}), ("whoami", {})], start=False)
+    keys = srv.dir / "tsig.keys"
+
+    def write(key):
+        keys.write_text(f'key "{key["name"]}" {{ algorithm hmac-sha256; '
+                        f'secret "{key["secret"]}"; }};\n')
+
+    def error_with(key):
+        wire, _ = sign(query_wire(), key)
+        return Tsig(ask(srv, wire)).error
+
+    write(old)
+    srv.start()
+    assert error_with(old) == 0 and error_with(new) == dns.rcode.BADKEY
+    # A broken file: the reload fails, with the place, and the running keys stay.
+    keys.write_text('key "new.example." { algorithm hmac-sha256 };\n')
+    srv.reload()
+    srv.wait_log(f"{keys}:1:44: plugin 'tsig': expected ';', got '}}'")
+    assert error_with(old) == 0
+    # A good one replaces the keys.
+    write(new)
+    srv.reload()
+    deadline = time.monotonic() + 10
+    while error_with(new) != 0:
+        assert time.monotonic() < deadline, srv.log()
+        time.sleep(0.05)
+    assert error_with(old) == dns.rcode.BADKEY
