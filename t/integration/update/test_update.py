@@ -670,6 +670,45 @@ def test_config_errors(tmp_path):
     assert out.returncode != 0 and "option 'acl' is required" in out.stderr
 
 
+def test_ipv6_rule_and_default_zones(make_server, zone_dir):
+    srv = make_server(pipeline(zone_dir, acl=[{"address": "::1/128"}]))
+    u = upd()
+    u.add("v6", 300, "AAAA", "2001:db8::6")
+    assert rcode(srv, u) == dns.rcode.REFUSED  # from 127.0.0.1
+    r = dns.query.tcp(u, "::1", port=srv.port, timeout=10)
+    assert r.rcode() == dns.rcode.NOERROR
+    assert rdatas(srv, "v6.example.test.", "AAAA") == ["2001:db8::6"]
+    # Without `zones`, every zone in the registry takes updates.
+    u = upd("other.test.")
+    u.add("x", 300, "A", "192.0.2.9")
+    r = dns.query.udp(u, "::1", port=srv.port, timeout=10)
+    assert r.rcode() == dns.rcode.NOERROR
+    assert serial(srv, "other.test.") == 8
+
+
+def test_large_update(srv):
+    """One request with many RRs (over TCP): all applied as one change."""
+    u = upd()
+    for i in range(600):
+        u.add(f"bulk{i}", 300, "A", f"10.9.{i >> 8}.{i & 255}")
+        u.add(f"bulk{i}", 300, "TXT", f'"record {i}"')
+    u.delete("www", "A")
+    assert len(u.to_wire()) > 20000
+    assert rcode(srv, u) == dns.rcode.NOERROR
+    assert serial(srv) == 2
+    z = snapshot(srv)
+    assert z.get_rdataset("bulk599", "TXT")[0].to_text() == '"record 599"'
+    assert z.get_rdataset("www", "A") is None
+    srv.wait_log("serial 1 -> 2, 2 removed, 1200 added")
+    # And all of it removed again, name by name.
+    u = upd()
+    for i in range(600):
+        u.delete(f"bulk{i}")
+    assert rcode(srv, u) == dns.rcode.NOERROR
+    assert snapshot(srv).get_node("bulk0") is None
+    assert serial(srv) == 3
+
+
 # --- TSIG (RFC 3007 with RFC 8945) ---
 
 def test_tsig_key_rules(make_server, zone_dir, tmp_path):
