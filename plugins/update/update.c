@@ -1249,54 +1249,73 @@ static void job_post_back(struct job *j)
 	ev_timer_start(cdns_control_loop(), &j->retry);
 }
 
+/* How often a commit is tried again when the zone changed under it (a backend publishing a
+ * new version from another thread). */
+#define COMMIT_ATTEMPTS 3
+
 static void job_commit(void *arg)
 {
 	struct job *j = arg;
 	struct req *r = j->req;
 	char zone[CDNS_NAME_MAXTEXT];
 	cdns_name_to_text(r->apex, zone, sizeof(zone));
-	cdns_zone_t *cur = cdns_registry_get(j->view, r->apex);
-	if (cur == NULL) {
-		j->rcode = CDNS_RCODE_NOTAUTH;
-		log_outcome(r, j->rcode, "the zone left the registry");
-		goto done;
-	}
-	unsigned removed = 0, added = 0;
-	if (cur != j->zone) {
-		/* Another change was committed since the worker looked: the prerequisites and the
-		 * changes are worked out again against the version this one will follow. */
-		cdns_changeset_free(j->cs);
-		j->cs = NULL;
-		char why[WHY_MAX];
-		j->rcode = evaluate(j->st, r, cur, &j->cs, why, sizeof(why), &removed, &added);
-		if (j->rcode != CDNS_RCODE_NOERROR || j->cs == NULL) {
-			snprintf(j->err, sizeof(j->err), "%s", why);
-			log_outcome(r, j->rcode,
-			            j->rcode == CDNS_RCODE_NOERROR ? "no change" : why);
-			cdns_zone_unref(cur);
-			goto done;
+	for (unsigned attempt = 1;; attempt++) {
+		cdns_zone_t *cur = cdns_registry_get(j->view, r->apex);
+		if (cur == NULL) {
+			j->rcode = CDNS_RCODE_NOTAUTH;
+			log_outcome(r, j->rcode, "the zone left the registry");
+			break;
 		}
-	} else {
-		removed = (unsigned)cdns_changeset_count(j->cs, CDNS_CS_REMOVED);
-		added = (unsigned)cdns_changeset_count(j->cs, CDNS_CS_ADDED);
-	}
-	uint32_t before = cdns_zone_serial(cur);
-	cdns_zone_unref(cur);
-	cdns_zone_t *fresh = NULL;
-	char err[512];
-	int rc = cdns_registry_commit(j->view, r->apex, j->cs, err, sizeof(err), &fresh);
-	if (rc != 0) {
+		if (cur != j->zone) {
+			/* Another change was committed since the worker looked: the prerequisites
+			 * and the changes are worked out again against the version this one will
+			 * follow (RFC 2136 §3.7). */
+			cdns_changeset_free(j->cs);
+			j->cs = NULL;
+			cdns_zone_unref(j->zone);
+			j->zone = cur;
+			char why[WHY_MAX];
+			unsigned removed, added;
+			j->rcode =
+			    evaluate(j->st, r, cur, &j->cs, why, sizeof(why), &removed, &added);
+			if (j->rcode != CDNS_RCODE_NOERROR || j->cs == NULL) {
+				snprintf(j->err, sizeof(j->err), "%s", why);
+				log_outcome(r, j->rcode,
+				            j->rcode == CDNS_RCODE_NOERROR ? "no change" : why);
+				break;
+			}
+		} else {
+			cdns_zone_unref(cur);
+		}
+		unsigned removed = (unsigned)cdns_changeset_count(j->cs, CDNS_CS_REMOVED);
+		unsigned added = (unsigned)cdns_changeset_count(j->cs, CDNS_CS_ADDED);
+		uint32_t before = cdns_zone_serial(j->zone);
+		cdns_zone_t *fresh = NULL;
+		char err[512];
+		int rc = cdns_registry_commit(j->view, r->apex, j->cs, err, sizeof(err), &fresh);
+		if (rc == 0) {
+			j->rcode = CDNS_RCODE_NOERROR;
+			cdns_info("update: zone %s: from %s: serial %u -> %u, %u removed, %u added",
+			          zone, r->client.text, before, cdns_zone_serial(fresh), removed,
+			          added);
+			cdns_zone_unref(fresh);
+			break;
+		}
+		if (attempt < COMMIT_ATTEMPTS && rc != CDNS_EIO && rc != CDNS_ENOMEM) {
+			/* The changeset no longer fits the current version: start over from it. */
+			cdns_zone_t *now = cdns_registry_get(j->view, r->apex);
+			bool moved = now != j->zone;
+			if (now != NULL)
+				cdns_zone_unref(now);
+			if (moved)
+				continue;
+		}
 		j->rcode = CDNS_RCODE_SERVFAIL;
 		snprintf(j->err, sizeof(j->err), "update not committed: %s",
 		         err[0] ? err : cdns_strerror(rc));
 		cdns_err("update: zone %s: from %s: %s", zone, r->client.text, j->err);
-		goto done;
+		break;
 	}
-	j->rcode = CDNS_RCODE_NOERROR;
-	cdns_info("update: zone %s: from %s: serial %u -> %u, %u removed, %u added", zone,
-	          r->client.text, before, cdns_zone_serial(fresh), removed, added);
-	cdns_zone_unref(fresh);
-done:
 	job_post_back(j);
 }
 
