@@ -662,3 +662,101 @@ def test_reload_reads_the_key_file_again(make_server):
         assert time.monotonic() < deadline, srv.log()
         time.sleep(0.05)
     assert error_with(old) == dns.rcode.BADKEY
+
+
+# --- responses of several messages (RFC 8945 §5.3.1) ---
+
+def transfer_server(make_server, tmp_path, records=3000):
+    zone = tmp_path / "example.test.zone"
+    lines = ["$ORIGIN example.test.", "$TTL 300",
+             "@ SOA ns1 hostmaster 7 3600 600 86400 60", "  NS ns1", "ns1 A 192.0.2.1"]
+    lines += [f"h{i} TXT \"{'x' * 90}{i}\"" for i in range(records)]
+    zone.write_text("\n".join(lines) + "\n")
+    # log first: the core calls a stream's callback with q->pos left at the last response
+    # hook, and the transfer plugin takes the slot found there for its own; with tsig first,
+    # that is tsig's (reported; remove log once fixed).
+    return make_server([
+        ("log", {}),
+        ("tsig", {"keys": KEYS}),
+        ("transfer", {"acl": [{"address": "127.0.0.0/8", "key": SHA256["name"]}]}),
+        ("file", {"zones": [{"name": "example.test", "path": str(zone)}]})])
+
+
+def test_axfr_every_message_signed_dnspython(make_server, tmp_path):
+    srv = transfer_server(make_server, tmp_path)
+    n_msgs = n_rrs = 0
+    # dnspython checks each message's TSIG, chained to the previous MAC, and raises otherwise.
+    for msg in dns.query.xfr("127.0.0.1", "example.test.", port=srv.port, keyring=keyring(),
+                             keyname=SHA256["name"], keyalgorithm=dns.tsig.HMAC_SHA256,
+                             timeout=10, lifetime=30):
+        assert msg.had_tsig and msg.tsig_error == 0
+        n_msgs += 1
+        n_rrs += sum(len(rrset) for rrset in msg.answer)
+    assert n_msgs >= 3
+    assert n_rrs == 3000 + 3 + 1  # the TXT records, SOA NS A, and the closing SOA
+
+
+def test_axfr_chain_checked_by_hand(make_server, tmp_path):
+    """Message 1: request MAC + message + variables; then prior MAC + message + timers."""
+    srv = transfer_server(make_server, tmp_path)
+    wire, mac = sign(query_wire("example.test.", "AXFR"), SHA256)
+    secret = base64.b64decode(SHA256["secret"])
+    prior, n = mac, 0
+    with srv.tcp_connect(timeout=10) as s:
+        s.sendall(struct.pack("!H", len(wire)) + wire)
+        while True:
+            (length,) = struct.unpack("!H", recv_all(s, 2))
+            reply = recv_all(s, length)
+            t = Tsig(reply)
+            assert t.present and t.error == 0 and len(t.mac) == 32
+            if n == 0:
+                assert t.verify(SHA256, prior)
+            else:
+                data = (struct.pack("!H", len(prior)) + prior + struct.pack("!H", t.orig_id) +
+                        t.signed[2:] + pack48(t.time) + struct.pack("!H", t.fudge))
+                want = hmac.new(secret, data, hashlib.sha256).digest()
+                assert hmac.compare_digest(want, t.mac), f"message {n}"
+            prior, n = t.mac, n + 1
+            if n > 1 and reply_ends_with_soa(reply):
+                break
+    assert n >= 3
+
+
+def recv_all(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        assert chunk, "connection closed"
+        buf += chunk
+    return buf
+
+
+def reply_ends_with_soa(wire):
+    """True if the last answer record is a SOA (the end of an AXFR)."""
+    qd, an = struct.unpack("!HH", wire[4:8])
+    pos = 12
+    for _ in range(qd):
+        pos = skip_name(wire, pos) + 4
+    rtype = None
+    for _ in range(an):
+        pos = skip_name(wire, pos)
+        rtype, _, _, rdlen = struct.unpack("!HHIH", wire[pos:pos + 10])
+        pos += 10 + rdlen
+    return rtype == 6
+
+
+def test_axfr_with_dig_and_kdig(make_server, tmp_path):
+    srv = transfer_server(make_server, tmp_path)
+    spec = f"hmac-sha256:{SHA256['name']}:{SHA256['secret']}"
+    out = subprocess.run(["dig", "-p", str(srv.port), "@127.0.0.1", "-y", spec,
+                          "example.test.", "AXFR"], capture_output=True, text=True, timeout=60)
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text[-2000:]
+    assert "failed" not in text.lower() and "verify" not in text.lower(), text[-2000:]
+    assert re.search(r"XFR size: 3004 records \(messages \d+", text), text[-2000:]
+    out = subprocess.run(["kdig", "-p", str(srv.port), "@127.0.0.1", "-y", spec,
+                          "example.test.", "AXFR"], capture_output=True, text=True, timeout=60)
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text[-2000:]
+    assert "WARNING" not in text and "failed" not in text.lower(), text[-2000:]
+    assert re.search(r"Received \d+ B \(\d+ messages?, 3004 records\)", text), text[-2000:]
