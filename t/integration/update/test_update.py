@@ -198,6 +198,27 @@ def test_nsupdate_add_seen_by_dig_and_kdig(srv):
     srv.wait_log("serial 2 -> 3, 0 removed, 1 added")
 
 
+def test_nsupdate_replace_delete(srv):
+    # Replace an RRset: delete it, then add (one request, one serial).
+    rc, out = nsupdate(srv, "update delete www.example.test A\n"
+                            "update add www.example.test 120 A 192.0.2.99")
+    assert rc == 0, out
+    # Delete one RR, and a whole name.
+    rc, out = nsupdate(srv, "update delete ns2.example.test A 192.0.2.2")
+    assert rc == 0, out
+    rc, out = nsupdate(srv, "update delete txt.example.test")
+    assert rc == 0, out
+    assert serial(srv) == 4
+    out = subprocess.run(["kdig", "@127.0.0.1", "-p", str(srv.port), "+short",
+                          "www.example.test", "A"], capture_output=True, text=True,
+                         timeout=10).stdout
+    assert out.split() == ["192.0.2.99"]
+    assert ttl_of(srv, "www.example.test.", "A") == 120
+    assert rdatas(srv, "ns2.example.test.", "A") == []
+    r = srv.udp(dns.message.make_query("txt.example.test.", "TXT"))
+    assert r.rcode() == dns.rcode.NXDOMAIN
+
+
 def test_dnspython_add_replace_delete(srv):
     u = upd()
     u.add("new", 600, "A", "192.0.2.20")
