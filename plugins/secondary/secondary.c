@@ -1100,6 +1100,11 @@ static int parse_zone(cdns_setup_t *s, const cdns_conf_t *zn, struct sec_state *
 			return CDNS_ECONFIG;
 		}
 	}
+	/* Counted from here even if something below is wrong, so that a duplicate of it is
+	 * still reported (a failed setup frees everything). */
+	z->st = st;
+	z->idx = st->n_zones;
+	st->n_zones++;
 	bool bad = false;
 	const cdns_conf_t *pl = zc.primaries;
 	const cdns_conf_t *it = pl->kind == CDNS_CONF_SEQ ? pl->child : pl;
@@ -1138,7 +1143,7 @@ static int parse_zone(cdns_setup_t *s, const cdns_conf_t *zn, struct sec_state *
 					"not exist", prefix, zc.name, zc.file);
 			bad = true;
 		}
-		for (unsigned i = 0; i < st->n_zones; i++) {
+		for (unsigned i = 0; i < z->idx; i++) {
 			if (st->zones[i].path != NULL && strcmp(st->zones[i].path, z->path) == 0) {
 				cdns_diag_error(d, fnode, "%szone '%s': 'file' \"%s\" is also zone "
 						"'%s''s", prefix, zc.name, zc.file, st->zones[i].name);
@@ -1146,12 +1151,7 @@ static int parse_zone(cdns_setup_t *s, const cdns_conf_t *zn, struct sec_state *
 			}
 		}
 	}
-	if (bad)
-		return CDNS_ECONFIG;
-	z->st = st;
-	z->idx = st->n_zones;
-	st->n_zones++;
-	return 0;
+	return bad ? CDNS_ECONFIG : 0;
 }
 
 /* --- Life cycle. --- */
@@ -1257,7 +1257,9 @@ static int sec_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state)
 	const char *prefix = cdns_setup_prefix(s);
 	struct sec_conf cfg;
 	memset(&cfg, 0, sizeof(cfg));
-	if (cdns_conf_apply(d, prefix, opts, sec_opts, &cfg) != 0)
+	/* Report the zones' errors too when another option is wrong (all errors at once). */
+	bool bad = cdns_conf_apply(d, prefix, opts, sec_opts, &cfg) != 0;
+	if (cfg.zones == NULL)
 		return CDNS_ECONFIG;
 	if (cfg.zones->kind != CDNS_CONF_SEQ || cfg.zones->n_children == 0) {
 		cdns_diag_error(d, cfg.zones,
@@ -1283,7 +1285,6 @@ static int sec_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state)
 	st->timeout = (double)cfg.timeout_ms / 1000.0;
 	st->max_size = (uint64_t)cfg.max_size;
 	st->check_only = cdns_setup_check_only(s);
-	bool bad = false;
 	for (const cdns_conf_t *zn = cfg.zones->child; zn != NULL; zn = zn->next) {
 		int rc = parse_zone(s, zn, st);
 		if (rc == CDNS_ENOMEM) {

@@ -58,6 +58,7 @@ struct xfrin {
 	bool have_ours;
 	uint32_t our_serial;
 	uint16_t id, qtype;
+	unsigned udp_sends; /* the SOA query is sent up to 3 times, timeout/3 apart */
 	uint64_t max_bytes;
 	/* The query with its TCP length prefix (UDP sends from query + 2). */
 	uint8_t query[2 + 1536];
@@ -465,7 +466,16 @@ static int take_msg(xfrin_t *x, const uint8_t *wire, size_t len)
 static void timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	xfrin_t *x = t->data;
-	fail(x, false, "%s: no answer within %.0f s", x->tcp ? "TCP" : "UDP", x->timeout);
+	if (!x->tcp && x->udp_sends < 3) {
+		/* A datagram may be lost: ask again (same ID, same socket). */
+		if (send(x->fd, x->query + 2, x->query_len - 2, MSG_DONTWAIT) >= 0)
+			x->udp_sends++;
+		else
+			x->udp_sends = 3;
+		ev_timer_again(loop, t);
+		return;
+	}
+	fail(x, false, "%s: no answer within %.1f s", x->tcp ? "TCP" : "UDP", x->timeout);
 	finish(x);
 }
 
@@ -614,6 +624,7 @@ static int start_tcp(xfrin_t *x)
 		return -1;
 	x->fd = fd;
 	x->tcp = true;
+	x->timer.repeat = x->timeout;
 	x->connected = false;
 	x->sent = 0;
 	x->len = 0;
@@ -645,6 +656,8 @@ static int start_udp(xfrin_t *x)
 		return -1;
 	}
 	x->fd = fd;
+	x->udp_sends = 1;
+	x->timer.repeat = x->timeout / 3;
 	ev_io_init(&x->io, udp_cb, fd, EV_READ);
 	x->io.data = x;
 	ev_io_start(x->loop, &x->io);

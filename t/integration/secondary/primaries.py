@@ -324,6 +324,7 @@ class FakePrimary:
         self.origin = origin
         self.text = text
         self.mode = "good"
+        self.udp_drop = 0  # datagrams to ignore (lost queries)
         self.ixfr_from = None
         self.requests = []
         self.port = free_port(ipv6=False)
@@ -365,6 +366,9 @@ class FakePrimary:
         q = dns.message.from_wire(data)
         qtype = dns.rdatatype.to_text(q.question[0].rdtype)
         self.requests.append(("udp", qtype))
+        if self.udp_drop > 0:
+            self.udp_drop -= 1
+            return
         r = self._response(q)
         if self.mode == "tc":
             r.flags |= dns.flags.TC
