@@ -6,7 +6,7 @@ set -eu
 what=${1:-build}
 pkgs="build-essential autoconf automake libtool pkg-config libev-dev libyaml-dev libcmocka-dev libgnutls28-dev"
 if [ "$what" = test ]; then
-	pkgs="$pkgs python3 python3-pytest python3-dnspython knot knot-dnsutils bind9-dnsutils clang"
+	pkgs="$pkgs python3 python3-pytest python3-dnspython knot knot-dnsutils bind9-dnsutils bind9 clang"
 fi
 missing=""
 for p in $pkgs; do

@@ -205,9 +205,13 @@ class Bind:
         self.zonefile = self.dir / f"{name}.zone"
         self.zonefile.write_text(text or zone_text(name))
         self.rndc_port = free_port(ipv6=False)
+        self.notify_port = notify_port
+        self.proc = None
+
+    def write_conf(self):
         notify = "notify no;"
-        if notify_port is not None:
-            notify = f"notify explicit; also-notify {{ 127.0.0.1 port {notify_port}; }};"
+        if self.notify_port is not None:
+            notify = f"notify explicit; also-notify {{ 127.0.0.1 port {self.notify_port}; }};"
         self.conf.write_text(f"""options {{
     directory "{self.dir}";
     pid-file "{self.dir}/named.pid";
@@ -218,10 +222,12 @@ class Bind:
     allow-transfer {{ 127.0.0.0/8; }};
     notify-source 127.0.0.1;
     ixfr-from-differences yes;
+    session-keyfile "{self.dir}/session.key";
+    managed-keys-directory "{self.dir}";
 }};
 key "rndc-key" {{ algorithm hmac-sha256; secret "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI="; }};
 controls {{ inet 127.0.0.1 port {self.rndc_port} allow {{ 127.0.0.1; }} keys {{ "rndc-key"; }}; }};
-zone "{name}" {{
+zone "{self.name}" {{
     type primary;
     file "{self.zonefile}";
     {notify}
@@ -230,7 +236,6 @@ zone "{name}" {{
         (self.dir / "rndc.conf").write_text(f"""key "rndc-key" {{ algorithm hmac-sha256; secret "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI="; }};
 options {{ default-key "rndc-key"; default-server 127.0.0.1; default-port {self.rndc_port}; }};
 """)
-        self.proc = None
 
     @staticmethod
     def available():
@@ -238,10 +243,9 @@ options {{ default-key "rndc-key"; default-server 127.0.0.1; default-port {self.
 
     def start(self):
         named = shutil.which("named") or "/usr/sbin/named"
+        self.write_conf()
         self._log = open(self.logfile, "ab")
         args = [named, "-g", "-c", str(self.conf)]
-        if os.geteuid() == 0:
-            args[1:1] = ["-u", "root"]
         self.proc = subprocess.Popen(args, stdout=self._log, stderr=self._log,
                                      stdin=subprocess.DEVNULL)
         wait_for(lambda: self._check() and soa_serial(self.port, self.name + ".") is not None,
