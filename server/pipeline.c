@@ -358,6 +358,7 @@ int cdns__stream_next(cdns__qctx_t *c, bool *last)
 	cdns_query_t *q = &c->q;
 	cdns_resp_reset(q);
 	q->stream_index++;
+	q->pos = q->stream_pos; /* the plugin sees its own slot */
 	int v = q->stream_cb(q->stream_state, q);
 	if (v != CDNS_NEXT && v != CDNS_DONE)
 		return RUN_DROP;

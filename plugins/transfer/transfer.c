@@ -52,6 +52,9 @@ struct notify_job {
 	unsigned tries;
 	uint8_t apex[CDNS_NAME_MAXLEN];
 	uint32_t serial;
+	uint32_t soa_ttl;
+	uint16_t soa_len;
+	uint8_t soa[CDNS_NAME_MAXLEN * 2 + 20];
 	ev_timer timer;
 };
 
@@ -311,6 +314,10 @@ static void notify_send(struct notify_job *job)
 	/* RFC 1996 §3.7: opcode NOTIFY, AA set, the zone's SOA in the answer section. */
 	cdns_pkt_set_flags(&p, (uint16_t)((CDNS_OPCODE_NOTIFY << 11) | CDNS_FLAG_AA));
 	(void)cdns_pkt_put_question(&p, job->apex, CDNS_T_SOA, CDNS_C_IN);
+	/* RFC 1996 §3.7: the new SOA may ride along, as a hint of the serial. */
+	if (job->soa_len > 0)
+		(void)cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, job->apex, CDNS_T_SOA, CDNS_C_IN,
+				      job->soa_ttl, job->soa, job->soa_len);
 	const cdns_sockaddr_t *to = &st->notify[job->target];
 	int fd = to->sa.sa_family == AF_INET ? st->fd4 : st->fd6;
 	if (fd >= 0 && sendto(fd, buf, p.len, 0, &to->sa, st->notify_len[job->target]) < 0)
@@ -375,6 +382,15 @@ static void committed_cb(const cdns_event_t *ev, void *arg)
 		job->st = st;
 		job->target = i;
 		job->serial = cdns_zone_serial(ev->zone);
+		const cdns_rrset_t *soa = cdns_znode_rrset(cdns_zone_node(ev->zone, 0), CDNS_T_SOA);
+		size_t pos = 0;
+		const uint8_t *rd;
+		uint16_t len;
+		if (soa != NULL && cdns_rrset_next(soa, &pos, &rd, &len) && len <= sizeof(job->soa)) {
+			memcpy(job->soa, rd, len);
+			job->soa_len = len;
+			job->soa_ttl = soa->ttl;
+		}
 		cdns_name_copy_lower(job->apex, ev->apex);
 		uint8_t rnd[2];
 		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
@@ -424,12 +440,23 @@ struct xfr {
 	bool soa_sent, final_sent;
 	const cdns_znode_t *apex;
 	const cdns_rrset_t *soa;
+	/* IXFR from the journal: one condensed difference sequence (RFC 1995 §4). */
+	cdns_changeset_t *cs;
+	int phase;  /* 0 SOA new, 1 SOA old, 2 removed, 3 SOA new, 4 added, 5 final SOA */
+	size_t idx; /* next RR of the removed/added list */
+	/* While the control loop reads the journal. */
+	cdns_query_t *q;
+	cdns_worker_t *worker;
+	uint32_t client_serial;
+	int since_rc;
+	char view[64];
 };
 
 static void xfr_done(void *arg)
 {
 	struct xfr *x = arg;
 	cdns_zone_unref(x->zone);
+	cdns_changeset_free(x->cs);
 }
 
 /* Add the SOA. Returns 0 or CDNS_ESPACE. */
@@ -448,7 +475,7 @@ static int put_soa(cdns_query_t *q, const struct xfr *x)
  * CDNS_NEXT when more messages are needed, CDNS_DROP on an RR too large for any message. */
 static int xfr_fill(void *state, cdns_query_t *q)
 {
-	struct xfr *x = *cdns_query_slot(q) ? *cdns_query_slot(q) : state;
+	struct xfr *x = state;
 	unsigned added = 0;
 	/* RFC 5936 §2.2.1: AA is set in every message of a successful transfer. */
 	cdns_resp_set_flags(q, CDNS_FLAG_AA, 0);
@@ -494,6 +521,81 @@ static int xfr_fill(void *state, cdns_query_t *q)
 	return CDNS_DONE;
 }
 
+/* Fill one message of an incremental answer: SOA(new), SOA(old), deletions, SOA(new),
+ * additions, SOA(new). */
+static int ixfr_fill(void *state, cdns_query_t *q)
+{
+	struct xfr *x = state;
+	unsigned added = 0;
+	cdns_resp_set_flags(q, CDNS_FLAG_AA, 0);
+	const uint8_t *apex = x->apex->owner_case;
+	uint16_t rclass = cdns_zone_class(x->zone);
+	while (x->phase <= 5) {
+		cdns_changeset_rr_t soa;
+		int rc = 0;
+		if (x->phase == 0 || x->phase == 1 || x->phase == 3 || x->phase == 5) {
+			int which = x->phase == 1 ? CDNS_CS_BEFORE : CDNS_CS_AFTER;
+			if (cdns_changeset_soa(x->cs, which, &soa) != 0)
+				return CDNS_DROP;
+			rc = cdns_resp_add(q, CDNS_SEC_ANSWER, apex, CDNS_T_SOA, rclass, soa.ttl,
+					   soa.rdata, soa.rdlen);
+			if (rc == 0) {
+				x->phase++;
+				added++;
+				continue;
+			}
+		} else {
+			int sec = x->phase == 2 ? CDNS_CS_REMOVED : CDNS_CS_ADDED;
+			if (x->idx >= cdns_changeset_count(x->cs, sec)) {
+				x->phase++;
+				x->idx = 0;
+				continue;
+			}
+			const cdns_changeset_rr_t *rr = cdns_changeset_rr(x->cs, sec, x->idx);
+			rc = cdns_resp_add(q, CDNS_SEC_ANSWER, rr->owner, rr->type, rr->rclass, rr->ttl,
+					   rr->rdata, rr->rdlen);
+			if (rc == 0) {
+				x->idx++;
+				added++;
+				continue;
+			}
+		}
+		if (rc == CDNS_ESPACE)
+			return added == 0 ? CDNS_DROP : CDNS_NEXT;
+		return CDNS_DROP;
+	}
+	return CDNS_DONE;
+}
+
+/* Back on the query's worker with what the control loop found in the journal. */
+static void ixfr_resume(void *arg)
+{
+	struct xfr *x = arg;
+	cdns_query_t *q = x->q;
+	int v;
+	if (x->since_rc == 0) {
+		v = ixfr_fill(x, q);
+		if (v == CDNS_NEXT && cdns_query_stream(q, ixfr_fill, x) != 0)
+			v = CDNS_DROP;
+	} else {
+		/* Not in the journal: the whole zone, AXFR-style (RFC 1995 §4). */
+		v = xfr_fill(x, q);
+		if (v == CDNS_NEXT && cdns_query_stream(q, xfr_fill, x) != 0)
+			v = CDNS_DROP;
+	}
+	cdns_query_resume(q, v == CDNS_DROP ? CDNS_DROP : CDNS_DONE);
+}
+
+/* On the control loop: the journal is written there, so it is read there too. */
+static void ixfr_read_journal(void *arg)
+{
+	struct xfr *x = arg;
+	x->since_rc = cdns_registry_changes_since(x->view, cdns_zone_apex(x->zone),
+						  x->client_serial, &x->cs);
+	if (cdns_worker_post(x->worker, ixfr_resume, x) != 0)
+		cdns_err("transfer: cannot hand an IXFR back to its worker (out of memory)");
+}
+
 /* The client's serial from the IXFR request's authority section (RFC 1995 §3). */
 static int ixfr_client_serial(const cdns_query_t *q, uint32_t *serial)
 {
@@ -510,12 +612,6 @@ static int ixfr_client_serial(const cdns_query_t *q, uint32_t *serial)
 		return CDNS_EFORMAT;
 	*serial = cdns_get32(rd + len - 20);
 	return 0;
-}
-
-static bool serial_newer_or_same(uint32_t client, uint32_t ours)
-{
-	/* RFC 1982: client >= ours. */
-	return client == ours || (int32_t)(client - ours) > 0;
 }
 
 static cdns_verdict_t transfer_query(void *state, cdns_query_t *q)
@@ -554,7 +650,8 @@ static cdns_verdict_t transfer_query(void *state, cdns_query_t *q)
 			cdns_resp_set_rcode(q, CDNS_RCODE_FORMERR);
 			return CDNS_DONE;
 		}
-		if (serial_newer_or_same(client, cdns_zone_serial(z))) {
+		int cmp = cdns_serial_cmp(client, cdns_zone_serial(z));
+		if (cmp == 0 || cmp == 1) {
 			/* RFC 1995 §2: up to date, the answer is our SOA alone. */
 			cdns_resp_set_flags(q, CDNS_FLAG_AA, 0);
 			if (put_soa(q, x) != 0)
@@ -566,8 +663,14 @@ static cdns_verdict_t transfer_query(void *state, cdns_query_t *q)
 			cdns_resp_set_flags(q, CDNS_FLAG_AA | CDNS_FLAG_TC, 0);
 			return CDNS_DONE;
 		}
-		/* No journal to build differences from: the whole zone, AXFR-style
-		 * (RFC 1995 §4). */
+		/* The differences come from the zone's journal, read on the control loop. */
+		x->q = q;
+		x->worker = q->worker;
+		x->client_serial = client;
+		snprintf(x->view, sizeof(x->view), "%s", q->view ? q->view : "default");
+		if (cdns_control_post(ixfr_read_journal, x) == 0)
+			return CDNS_ASYNC;
+		/* Out of memory: the whole zone, at once. */
 	}
 	int v = xfr_fill(x, q);
 	if (v == CDNS_NEXT && cdns_query_stream(q, xfr_fill, x) != 0)

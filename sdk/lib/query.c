@@ -109,6 +109,7 @@ int cdns_query_stream(cdns_query_t *q, cdns_stream_cb cb, void *state)
 		return CDNS_ENOTSUP;
 	q->stream_cb = cb;
 	q->stream_state = state;
+	q->stream_pos = q->pos;
 	return 0;
 }
 

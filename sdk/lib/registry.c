@@ -234,6 +234,84 @@ out:
 	return rc;
 }
 
+struct since_ctx {
+	cdns_changeset_t *acc;
+	int rc;
+};
+
+static int since_cb(void *ctx, const cdns_changeset_t *cs)
+{
+	struct since_ctx *sc = ctx;
+	cdns_changeset_t *merged = NULL;
+	if (sc->acc == NULL) {
+		/* The first one: copy it by merging with nothing in between. */
+		merged = cdns_changeset_new(cdns_changeset_apex(cs), cdns_changeset_class(cs));
+		if (merged == NULL)
+			return CDNS_ENOMEM;
+		cdns_changeset_rr_t soa;
+		for (int which = CDNS_CS_BEFORE; which <= CDNS_CS_AFTER; which++) {
+			if (cdns_changeset_soa(cs, which, &soa) != 0 ||
+			    cdns_changeset_set_soa(merged, which, soa.ttl, soa.rdata, soa.rdlen) != 0) {
+				cdns_changeset_free(merged);
+				return CDNS_EINVAL;
+			}
+		}
+		for (int sec = CDNS_CS_REMOVED; sec <= CDNS_CS_ADDED; sec++) {
+			for (size_t i = 0; i < cdns_changeset_count(cs, sec); i++) {
+				const cdns_changeset_rr_t *rr = cdns_changeset_rr(cs, sec, i);
+				int rc = sec == CDNS_CS_REMOVED
+						 ? cdns_changeset_remove(merged, rr->owner, rr->type,
+									 rr->rclass, rr->ttl, rr->rdata,
+									 rr->rdlen)
+						 : cdns_changeset_add(merged, rr->owner, rr->type, rr->rclass,
+								      rr->ttl, rr->rdata, rr->rdlen);
+				if (rc != 0) {
+					cdns_changeset_free(merged);
+					return rc;
+				}
+			}
+		}
+		sc->acc = merged;
+		return 0;
+	}
+	int rc = cdns_changeset_merge(sc->acc, cs, &merged);
+	if (rc != 0)
+		return rc;
+	cdns_changeset_free(sc->acc);
+	sc->acc = merged;
+	return 0;
+}
+
+int cdns_registry_changes_since(const char *view, const uint8_t *apex, uint32_t serial,
+				cdns_changeset_t **out)
+{
+	if (view == NULL)
+		view = "default";
+	pthread_mutex_lock(&lock);
+	entry_t **pp = find(view, apex);
+	cdns_journal_t *j = *pp != NULL ? (*pp)->journal : NULL;
+	uint32_t current = *pp != NULL ? cdns_zone_serial((*pp)->zone) : 0;
+	pthread_mutex_unlock(&lock);
+	if (j == NULL)
+		return CDNS_ENOENT;
+	if (serial == current)
+		return CDNS_EEXIST;
+	struct since_ctx sc = { 0 };
+	int rc = cdns_journal_read_from(j, serial, since_cb, &sc);
+	if (rc != 0) {
+		cdns_changeset_free(sc.acc);
+		return rc;
+	}
+	if (sc.acc == NULL || cdns_changeset_serial(sc.acc, CDNS_CS_AFTER) != current) {
+		/* The journal does not reach the current version (it was not kept for every
+		 * change): a whole transfer is the only right answer. */
+		cdns_changeset_free(sc.acc);
+		return CDNS_ENOENT;
+	}
+	*out = sc.acc;
+	return 0;
+}
+
 void cdns_registry_clear(void)
 {
 	pthread_mutex_lock(&lock);

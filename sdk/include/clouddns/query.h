@@ -75,6 +75,7 @@ typedef struct cdns_query {
 	uint16_t pos;        /* pipeline position of the plugin being called */
 	uint16_t resp_wire_set; /* the response was handed over whole (cdns_resp_set_wire) */
 	uint16_t stream_index;  /* 0 for the first message of a response, then 1, 2, ... */
+	uint16_t stream_pos;    /* pipeline position of the plugin that streams */
 	cdns_stream_cb stream_cb; /* set by cdns_query_stream() */
 	void *stream_state;
 	uint8_t n_done;           /* callbacks registered with cdns_query_on_done() */

@@ -49,6 +49,14 @@ int cdns_registry_set_journal(const char *view, const uint8_t *apex, cdns_journa
 int cdns_registry_commit(const char *view, const uint8_t *apex, cdns_changeset_t *cs, char *err,
 			 size_t errlen, cdns_zone_t **out);
 
+/* The changes from serial to the current version, condensed into one changeset (SOA before =
+ * serial, SOA after = the current serial), from the zone's journal — what an IXFR answer
+ * needs (RFC 1995 §4 allows the condensed form). Control thread only (the journal is written
+ * there). Returns 0 and *out (the caller frees it), CDNS_ENOENT (no journal, or serial not in
+ * it: answer with the whole zone), CDNS_EEXIST (serial is current), or another error. */
+int cdns_registry_changes_since(const char *view, const uint8_t *apex, uint32_t serial,
+				cdns_changeset_t **out);
+
 /* Drop everything (at exit). */
 void cdns_registry_clear(void);
 
