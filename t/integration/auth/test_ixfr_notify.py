@@ -7,6 +7,7 @@ import subprocess
 import time
 
 import dns.message
+import dns.rdataclass
 import dns.query
 import dns.rcode
 import dns.rdatatype
@@ -145,3 +146,44 @@ zone:
         proc.terminate()
         proc.wait(10)
         log.close()
+
+
+def test_ixfr_reconstructs_axfr(make_server, tmp_path):
+    """After a burst of updates, the starting zone plus the IXFR differences is exactly the
+    zone an AXFR gives."""
+    import dns.zone
+    srv = make_server(pipeline(tmp_path))
+    for i in range(40):
+        ops = [("add", f"h{i}", 300, "A", f"198.51.100.{i}")]
+        if i % 3 == 0 and i > 0:
+            ops.append(("delete", f"h{i - 1}", "A", f"198.51.100.{i - 1}"))
+        if i % 7 == 0:
+            ops.append(("replace", "www", 600, "A", f"192.0.2.{100 + i}"))
+        update(srv.port, *ops)
+    r = ixfr(srv.port, 100)
+    records = [(rr.name, rr.ttl, rr.rdtype, rr[0]) for rr in r.answer]
+    soa_idx = [i for i, x in enumerate(records) if x[2] == dns.rdatatype.SOA]
+    assert len(soa_idx) == 4
+    deleted = records[soa_idx[1] + 1:soa_idx[2]]
+    added = records[soa_idx[2] + 1:soa_idx[3]]
+    assert len(deleted) >= 2 and len(added) >= 20  # real differences, condensed
+    zone = dns.zone.from_text(ZONE, origin="example.test.", relativize=False)
+    for name, ttl, rdtype, rd in deleted:
+        node = zone.get_node(name)
+        rds = node.get_rdataset(dns.rdataclass.IN, rdtype)
+        rds.discard(rd)
+        if not rds:
+            node.delete_rdataset(dns.rdataclass.IN, rdtype)
+    for name, ttl, rdtype, rd in added:
+        rds = zone.find_rdataset(name, rdtype, create=True)
+        rds.add(rd, ttl)
+    zone.replace_rdataset("@", zone.find_rdataset("@", "SOA").__class__(
+        dns.rdataclass.IN, dns.rdatatype.SOA))
+    zone.find_rdataset("@", "SOA", create=True).add(records[0][3], records[0][1])
+    axfr = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", "example.test.", port=srv.port,
+                                           relativize=False, lifetime=30), relativize=False)
+    def flat(z):
+        return sorted((n.to_text(), rds.ttl, dns.rdatatype.to_text(rds.rdtype), rd.to_text())
+                      for n, node in z.nodes.items() for rds in node.rdatasets for rd in rds
+                      if len(node.rdatasets))
+    assert flat(zone) == flat(axfr)
