@@ -166,7 +166,8 @@ def test_ixfr_reconstructs_axfr(make_server, tmp_path):
     assert len(soa_idx) == 4
     deleted = records[soa_idx[1] + 1:soa_idx[2]]
     added = records[soa_idx[2] + 1:soa_idx[3]]
-    assert len(deleted) >= 2 and len(added) >= 20  # real differences, condensed
+    # h(i-1) added and deleted within the window are condensed out; www was replaced.
+    assert len(deleted) >= 1 and len(added) >= 20
     zone = dns.zone.from_text(ZONE, origin="example.test.", relativize=False)
     for name, ttl, rdtype, rd in deleted:
         node = zone.get_node(name)
