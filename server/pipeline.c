@@ -238,7 +238,9 @@ static void finalize(cdns__qctx_t *c)
 			/* Room for an NSID of up to 1 KiB and an EDE text of up to 1 KiB;
 			 * what is larger, or does not fit the response, is left out. */
 			uint8_t opt[CDNS_OPT_BASE_LEN + 4 + 1024 + 6 + 1024];
-			uint16_t room = q->resp_max > q->resp.len ? (uint16_t)(q->resp_max - q->resp.len) : 0;
+			/* The OPT may not take the room a response hook reserved (TSIG). */
+			uint32_t used = (uint32_t)q->resp.len + q->resp_reserve;
+			uint16_t room = q->resp_max > used ? (uint16_t)(q->resp_max - used) : 0;
 			uint16_t max_udp = (uint16_t)c->pipe->settings.max_udp_size;
 			uint16_t dflag = q->edns.do_bit ? 0x8000 : 0; /* RFC 3225 §3: DO is copied */
 			for (int with_options = 1; with_options >= 0; with_options--) {
