@@ -58,40 +58,8 @@ static void apply_logging(const cdns__settings_t *st)
 
 int cdns__parse_listen(const char *text, cdns_sockaddr_t *addr, socklen_t *len)
 {
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *port;
-	memset(addr, 0, sizeof(*addr));
-	if (text[0] == '[') {
-		const char *end = strchr(text, ']');
-		if (end == NULL || end[1] != ':' || (size_t)(end - text - 1) >= sizeof(host))
-			return CDNS_EINVAL;
-		memcpy(host, text + 1, (size_t)(end - text - 1));
-		host[end - text - 1] = '\0';
-		port = end + 2;
-	} else {
-		const char *colon = strrchr(text, ':');
-		if (colon == NULL || strchr(text, ':') != colon || (size_t)(colon - text) >= sizeof(host))
-			return CDNS_EINVAL;
-		memcpy(host, text, (size_t)(colon - text));
-		host[colon - text] = '\0';
-		port = colon + 1;
-	}
-	int64_t p;
-	if (cdns_parse_int(port, &p) != 0 || p < 0 || p > 65535 || port[0] == '+' || port[0] == '-')
-		return CDNS_EINVAL;
-	if (inet_pton(AF_INET, host, &addr->sin.sin_addr) == 1) {
-		addr->sin.sin_family = AF_INET;
-		addr->sin.sin_port = htons((uint16_t)p);
-		*len = sizeof(addr->sin);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &addr->sin6.sin6_addr) == 1 && text[0] == '[') {
-		addr->sin6.sin6_family = AF_INET6;
-		addr->sin6.sin6_port = htons((uint16_t)p);
-		*len = sizeof(addr->sin6);
-		return 0;
-	}
-	return CDNS_EINVAL;
+	/* A listen address needs its port: no default. */
+	return cdns_sockaddr_parse(text, 0, addr, len);
 }
 
 /* --- Reload and pipeline retirement. --- */

@@ -20,9 +20,7 @@
 
 struct acl_rule {
 	bool has_net, has_key;
-	int family;
-	uint8_t net[16];
-	unsigned prefix;
+	cdns_netprefix_t net;
 	uint8_t key[CDNS_NAME_MAXLEN];
 };
 
@@ -81,119 +79,13 @@ static const cdns_opt_def_t transfer_opts[] = {
 	CDNS_OPT_END,
 };
 
-/* "192.0.2.1", "192.0.2.1:5300", "2001:db8::1", "[2001:db8::1]:5300". */
-static int parse_target(const char *text, cdns_sockaddr_t *a, socklen_t *len)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	unsigned long port = 53;
-	memset(a, 0, sizeof(*a));
-	const char *colon = strrchr(text, ':');
-	if (text[0] == '[') {
-		const char *end = strchr(text, ']');
-		if (end == NULL || (size_t)(end - text - 1) >= sizeof(host))
-			return -1;
-		memcpy(host, text + 1, (size_t)(end - text - 1));
-		host[end - text - 1] = '\0';
-		if (end[1] == ':') {
-			char *e;
-			port = strtoul(end + 2, &e, 10);
-			if (*e != '\0' || port == 0 || port > 65535)
-				return -1;
-		} else if (end[1] != '\0') {
-			return -1;
-		}
-	} else if (colon != NULL && strchr(text, ':') == colon) {
-		if ((size_t)(colon - text) >= sizeof(host))
-			return -1;
-		memcpy(host, text, (size_t)(colon - text));
-		host[colon - text] = '\0';
-		char *e;
-		port = strtoul(colon + 1, &e, 10);
-		if (*e != '\0' || port == 0 || port > 65535)
-			return -1;
-	} else {
-		if (strlen(text) >= sizeof(host))
-			return -1;
-		strcpy(host, text);
-	}
-	if (inet_pton(AF_INET, host, &a->sin.sin_addr) == 1) {
-		a->sin.sin_family = AF_INET;
-		a->sin.sin_port = htons((uint16_t)port);
-		*len = sizeof(a->sin);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &a->sin6.sin6_addr) == 1) {
-		a->sin6.sin6_family = AF_INET6;
-		a->sin6.sin6_port = htons((uint16_t)port);
-		*len = sizeof(a->sin6);
-		return 0;
-	}
-	return -1;
-}
 
-/* "192.0.2.0/24", "2001:db8::/32" or a single address. */
-static int parse_net(const char *text, struct acl_rule *r)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	if (strlen(text) >= sizeof(buf))
-		return -1;
-	strcpy(buf, text);
-	char *slash = strchr(buf, '/');
-	long prefix = -1;
-	if (slash != NULL) {
-		char *end;
-		*slash = '\0';
-		prefix = strtol(slash + 1, &end, 10);
-		if (*end != '\0' || end == slash + 1 || prefix < 0)
-			return -1;
-	}
-	if (inet_pton(AF_INET, buf, r->net) == 1) {
-		r->family = AF_INET;
-		if (prefix > 32)
-			return -1;
-		r->prefix = prefix < 0 ? 32 : (unsigned)prefix;
-	} else if (inet_pton(AF_INET6, buf, r->net) == 1) {
-		r->family = AF_INET6;
-		if (prefix > 128)
-			return -1;
-		r->prefix = prefix < 0 ? 128 : (unsigned)prefix;
-	} else {
-		return -1;
-	}
-	return 0;
-}
-
-static bool net_match(const struct acl_rule *r, const cdns_sockaddr_t *a)
-{
-	const uint8_t *addr;
-	uint8_t mapped[4];
-	int family = a->sa.sa_family;
-	if (family == AF_INET) {
-		addr = (const uint8_t *)&a->sin.sin_addr;
-	} else {
-		addr = (const uint8_t *)&a->sin6.sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(&a->sin6.sin6_addr)) {
-			memcpy(mapped, addr + 12, 4);
-			addr = mapped;
-			family = AF_INET;
-		}
-	}
-	if (family != r->family)
-		return false;
-	unsigned full = r->prefix / 8, bits = r->prefix % 8;
-	if (memcmp(addr, r->net, full) != 0)
-		return false;
-	if (bits == 0)
-		return true;
-	uint8_t mask = (uint8_t)(0xff << (8 - bits));
-	return (addr[full] & mask) == (r->net[full] & mask);
-}
 
 static bool allowed(const struct transfer_state *st, const cdns_query_t *q)
 {
 	for (unsigned i = 0; i < st->n_rules; i++) {
 		const struct acl_rule *r = &st->rules[i];
-		if (r->has_net && !net_match(r, &q->client))
+		if (r->has_net && !cdns_netprefix_match(&r->net, &q->client))
 			continue;
 		if (r->has_key && (q->tsig_key == NULL || !cdns_name_equal(q->tsig_key, r->key)))
 			continue;
@@ -237,7 +129,7 @@ static int transfer_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state
 			continue;
 		}
 		if (rc.address != NULL) {
-			if (parse_net(rc.address, r) != 0) {
+			if (cdns_netprefix_parse(rc.address, &r->net) != 0) {
 				cdns_diag_error(d, cdns_conf_get(rn, "address"),
 						"%sacl rule: 'address' must be an address or a prefix such as "
 						"\"192.0.2.0/24\", got \"%s\"",
@@ -268,7 +160,7 @@ static int transfer_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state
 				bad = true;
 				break;
 			}
-			if (it->value == NULL || parse_target(it->value, &st->notify[st->n_notify],
+			if (it->value == NULL || cdns_sockaddr_parse(it->value, 53, &st->notify[st->n_notify],
 							      &st->notify_len[st->n_notify]) != 0) {
 				cdns_diag_error(d, it,
 						"%soption 'notify': must be an address with an optional port "

@@ -34,9 +34,7 @@ struct name_pat {
 
 struct rule {
 	bool has_net, has_key, grant;
-	int family;
-	uint8_t net[16];
-	unsigned prefix;
+	cdns_netprefix_t net;
 	uint8_t key[CDNS_NAME_MAXLEN];
 	struct name_pat *names; /* NULL: every name of the zone */
 	unsigned n_names;
@@ -91,69 +89,10 @@ static const cdns_opt_def_t update_opts[] = {
     CDNS_OPT_END,
 };
 
-/* "192.0.2.0/24", "2001:db8::/32" or a single address. */
-static int parse_net(const char *text, struct rule *r)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	if (strlen(text) >= sizeof(buf))
-		return -1;
-	strcpy(buf, text);
-	char *slash = strchr(buf, '/');
-	long prefix = -1;
-	if (slash != NULL) {
-		char *end;
-		*slash = '\0';
-		prefix = strtol(slash + 1, &end, 10);
-		if (*end != '\0' || end == slash + 1 || prefix < 0)
-			return -1;
-	}
-	if (inet_pton(AF_INET, buf, r->net) == 1) {
-		r->family = AF_INET;
-		if (prefix > 32)
-			return -1;
-		r->prefix = prefix < 0 ? 32 : (unsigned)prefix;
-	} else if (inet_pton(AF_INET6, buf, r->net) == 1) {
-		r->family = AF_INET6;
-		if (prefix > 128)
-			return -1;
-		r->prefix = prefix < 0 ? 128 : (unsigned)prefix;
-	} else {
-		return -1;
-	}
-	return 0;
-}
-
-static bool net_match(const struct rule *r, const cdns_sockaddr_t *a)
-{
-	const uint8_t *addr;
-	uint8_t mapped[4];
-	int family = a->sa.sa_family;
-	if (family == AF_INET) {
-		addr = (const uint8_t *)&a->sin.sin_addr;
-	} else if (family == AF_INET6) {
-		addr = (const uint8_t *)&a->sin6.sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(&a->sin6.sin6_addr)) {
-			memcpy(mapped, addr + 12, 4);
-			addr = mapped;
-			family = AF_INET;
-		}
-	} else {
-		return false;
-	}
-	if (family != r->family)
-		return false;
-	unsigned full = r->prefix / 8, bits = r->prefix % 8;
-	if (memcmp(addr, r->net, full) != 0)
-		return false;
-	if (bits == 0)
-		return true;
-	uint8_t mask = (uint8_t)(0xff << (8 - bits));
-	return (addr[full] & mask) == (r->net[full] & mask);
-}
 
 static bool client_match(const struct rule *r, const struct client *c)
 {
-	if (r->has_net && !net_match(r, &c->addr))
+	if (r->has_net && !cdns_netprefix_match(&r->net, &c->addr))
 		return false;
 	if (r->has_key && (!c->has_key || !cdns_name_equal(c->key, r->key)))
 		return false;
@@ -313,7 +252,7 @@ static bool parse_rule(cdns_diag_t *d, const char *prefix, const cdns_conf_t *rn
 	r->line = rn->line;
 	bool ok = true;
 	if (rc.address != NULL) {
-		if (parse_net(rc.address, r) != 0) {
+		if (cdns_netprefix_parse(rc.address, &r->net) != 0) {
 			cdns_diag_error(d, cdns_conf_get(rn, "address"),
 			                "%sacl rule: 'address' must be an address or a prefix such "
 			                "as \"192.0.2.0/24\", got \"%s\"",

@@ -139,6 +139,52 @@ static void test_arena(void **state)
 	assert_null(cdns_query_alloc(&q, 1));
 }
 
+static void test_addr_parse(void **state)
+{
+	cdns_sockaddr_t a;
+	socklen_t len;
+	char buf[64];
+	assert_int_equal(cdns_sockaddr_parse("192.0.2.1", 53, &a, &len), 0);
+	assert_string_equal(cdns_sockaddr_to_text(&a, buf, sizeof(buf)), "192.0.2.1:53");
+	assert_int_equal(cdns_sockaddr_parse("192.0.2.1:5300", 53, &a, &len), 0);
+	assert_string_equal(cdns_sockaddr_to_text(&a, buf, sizeof(buf)), "192.0.2.1:5300");
+	assert_int_equal(cdns_sockaddr_parse("2001:db8::1", 53, &a, &len), 0);
+	assert_string_equal(cdns_sockaddr_to_text(&a, buf, sizeof(buf)), "[2001:db8::1]:53");
+	assert_int_equal(cdns_sockaddr_parse("[2001:db8::1]:8053", 0, &a, &len), 0);
+	assert_string_equal(cdns_sockaddr_to_text(&a, buf, sizeof(buf)), "[2001:db8::1]:8053");
+	static const char *const bad[] = { "192.0.2.1", "[::1]", "::1:53", "192.0.2.1:", "1.2.3.4:x",
+					   "1.2.3.4:65536", "[::1]x", "host:53", "", "[::1:53" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(cdns_sockaddr_parse(bad[i], 0, &a, &len), CDNS_EINVAL);
+}
+
+static void test_netprefix(void **state)
+{
+	cdns_netprefix_t p;
+	cdns_sockaddr_t a;
+	socklen_t len;
+	assert_int_equal(cdns_netprefix_parse("192.0.2.0/25", &p), 0);
+	assert_int_equal(cdns_sockaddr_parse("192.0.2.127", 53, &a, &len), 0);
+	assert_true(cdns_netprefix_match(&p, &a));
+	assert_int_equal(cdns_sockaddr_parse("192.0.2.128", 53, &a, &len), 0);
+	assert_false(cdns_netprefix_match(&p, &a));
+	/* IPv4-mapped IPv6 clients match IPv4 prefixes. */
+	assert_int_equal(cdns_sockaddr_parse("::ffff:192.0.2.5", 53, &a, &len), 0);
+	assert_true(cdns_netprefix_match(&p, &a));
+	assert_int_equal(cdns_netprefix_parse("2001:db8::/32", &p), 0);
+	assert_int_equal(cdns_sockaddr_parse("2001:db8:ffff::1", 53, &a, &len), 0);
+	assert_true(cdns_netprefix_match(&p, &a));
+	assert_int_equal(cdns_sockaddr_parse("2001:db9::1", 53, &a, &len), 0);
+	assert_false(cdns_netprefix_match(&p, &a));
+	assert_int_equal(cdns_netprefix_parse("0.0.0.0/0", &p), 0);
+	assert_int_equal(cdns_sockaddr_parse("203.0.113.9", 53, &a, &len), 0);
+	assert_true(cdns_netprefix_match(&p, &a));
+	static const char *const bad[] = { "192.0.2.0/33", "::/129", "192.0.2.0/", "192.0.2.0/-1",
+					   "192.0.2.0/8x", "example", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(cdns_netprefix_parse(bad[i], &p), CDNS_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -147,6 +193,8 @@ int main(void)
 		cmocka_unit_test(test_flags_rcode_ede),
 		cmocka_unit_test(test_set_wire_rewrites_id_and_case),
 		cmocka_unit_test(test_arena),
+		cmocka_unit_test(test_addr_parse),
+		cmocka_unit_test(test_netprefix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

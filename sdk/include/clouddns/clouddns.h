@@ -3,6 +3,7 @@
 #define CLOUDDNS_CLOUDDNS_H
 
 #include <clouddns/changeset.h>
+#include <clouddns/addr.h>
 #include <clouddns/conf.h>
 #include <clouddns/edns.h>
 #include <clouddns/error.h>
