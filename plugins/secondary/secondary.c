@@ -72,6 +72,8 @@ static const cdns_opt_def_t zone_opts[] = {
 struct sec_conf {
 	const cdns_conf_t *zones;
 	int64_t refresh_min_ms, retry_min_ms, timeout_ms, max_size;
+	const char *journal;
+	int64_t journal_max;
 };
 
 static const cdns_opt_def_t sec_opts[] = {
@@ -83,6 +85,10 @@ static const cdns_opt_def_t sec_opts[] = {
 	{ "timeout", CDNS_OPT_DURATION, offsetof(struct sec_conf, timeout_ms), "10s", 100, 300000,
 	  false, NULL },
 	{ "max_transfer_size", CDNS_OPT_SIZE, offsetof(struct sec_conf, max_size), "1G", 65536,
+	  (int64_t)1 << 40, false, NULL },
+	{ "journal", CDNS_OPT_STRING, offsetof(struct sec_conf, journal), NULL, 0, -1, false,
+	  NULL },
+	{ "journal_max_size", CDNS_OPT_SIZE, offsetof(struct sec_conf, journal_max), "16M", 4096,
 	  (int64_t)1 << 40, false, NULL },
 	CDNS_OPT_END,
 };
@@ -110,6 +116,7 @@ struct szone {
 
 	/* Control thread only. */
 	cdns_zone_t *zone;  /* current version (one reference), NULL until loaded */
+	cdns_journal_t *journal; /* changes received by IXFR (option journal), or NULL */
 	bool expired;
 	bool retired;       /* a newer instance took the zone over (reload) */
 	double last_ok;     /* wall-clock time of the last successful check, 0: never */
@@ -139,6 +146,8 @@ struct sec_state {
 	uint32_t imask;
 	double refresh_min, retry_min, timeout;
 	uint64_t max_size;
+	const char *journal_dir;
+	uint64_t journal_max;
 	bool check_only, active, subscribed, live;
 	_Atomic(struct snap *) snap;
 	unsigned running;
@@ -272,8 +281,102 @@ static void publish(struct szone *z)
 {
 	if (z->zone == NULL || z->expired || z->retired || !z->st->active)
 		return;
-	if (cdns_registry_publish(NULL, z->zone, z->st) != 0)
+	if (cdns_registry_publish(NULL, z->zone, z->st) != 0) {
 		cdns_err("secondary: zone %s: out of memory publishing it", z->name);
+		return;
+	}
+	/* Commits append our IXFR changes to it; the transfer plugin answers IXFR from it. */
+	if (z->journal != NULL)
+		cdns_registry_set_journal(NULL, z->apex, z->journal, CDNS_SERIAL_INCREMENT);
+}
+
+/* --- The journal of the changes received (option journal). --- */
+
+static int journal_open(struct szone *z)
+{
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof(path), "%s/%sjournal", z->st->journal_dir, z->name) >=
+	    sizeof(path))
+		return CDNS_EINVAL;
+	cdns_journal_report_t rep;
+	int rc = cdns_journal_open(path, z->apex, CDNS_C_IN, z->st->journal_max, 0, &z->journal,
+				   &rep);
+	if (rep.text[0] != '\0')
+		cdns_log(rc == 0 ? CDNS_LOG_WARNING : CDNS_LOG_ERR, "secondary: zone %s: %s", z->name,
+			 rep.text);
+	if (rc != 0) {
+		z->journal = NULL;
+		cdns_err("secondary: zone %s: cannot open the journal %s: %s", z->name, path,
+			 cdns_strerror(rc));
+	}
+	return rc;
+}
+
+/* Start the journal over (after a whole transfer its history no longer leads to the
+ * current version). */
+static void journal_reset(struct szone *z)
+{
+	if (z->journal == NULL)
+		return;
+	uint32_t last;
+	if (cdns_journal_last_serial(z->journal, &last) != 0)
+		return; /* empty already */
+	cdns_registry_set_journal(NULL, z->apex, NULL, CDNS_SERIAL_INCREMENT);
+	cdns_journal_close(z->journal);
+	z->journal = NULL;
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%sjournal", z->st->journal_dir, z->name);
+	if (unlink(path) != 0 && errno != ENOENT)
+		cdns_err("secondary: zone %s: cannot remove %s: %s", z->name, path, strerror(errno));
+	else
+		journal_open(z);
+}
+
+static int replay_cb(void *ctx, const cdns_changeset_t *cs)
+{
+	struct szone *z = ctx;
+	cdns_zone_t *next = NULL;
+	int rc = cdns_zone_apply(z->zone, cs, NULL, NULL, &next);
+	if (rc != 0)
+		return rc;
+	cdns_zone_unref(z->zone);
+	z->zone = next;
+	return 0;
+}
+
+/* On a reload that adds the journal: open it; it must end at the current version. */
+static void journal_adopt(struct szone *z)
+{
+	if (journal_open(z) != 0 || z->zone == NULL)
+		return;
+	uint32_t last;
+	if (cdns_journal_last_serial(z->journal, &last) == 0 && last != cdns_zone_serial(z->zone))
+		journal_reset(z);
+}
+
+/* At start-up: open the journal and bring the copy up to date with it (changes received
+ * after the copy was last written). A journal that does not continue from the copy starts
+ * over. */
+static void journal_load(struct szone *z)
+{
+	if (z->st->journal_dir == NULL || journal_open(z) != 0 || z->zone == NULL)
+		return;
+	uint32_t first, last, serial = cdns_zone_serial(z->zone);
+	if (cdns_journal_first_serial(z->journal, &first) != 0)
+		return;
+	cdns_journal_last_serial(z->journal, &last);
+	int rc = cdns_journal_read_from(z->journal, serial, replay_cb, z);
+	if (rc == 0) {
+		if (cdns_zone_serial(z->zone) != serial)
+			cdns_notice("secondary: zone %s: journal applied to the copy: serial %u -> %u",
+				    z->name, serial, cdns_zone_serial(z->zone));
+		return;
+	}
+	cdns_warn("secondary: zone %s: the journal (%u..%u) does not continue the copy (serial "
+		  "%u): %s; it starts over",
+		  z->name, first, last, serial,
+		  rc == CDNS_ENOENT ? "not in it" : cdns_journal_error(z->journal));
+	journal_reset(z);
 }
 
 static void fsync_dir_of(const char *path)
@@ -633,6 +736,12 @@ static void expire_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void install(struct szone *z, cdns_zone_t *fresh, const cdns_changeset_t *cs)
 {
 	cdns_zone_t *old = z->zone;
+	if (z->journal != NULL) {
+		/* A change applied here (not through the registry) goes to the journal here; a
+		 * whole zone breaks its history. */
+		if (cs == NULL || cdns_journal_append(z->journal, cs) != 0)
+			journal_reset(z);
+	}
 	z->zone = fresh;
 	z->expired = false;
 	snap_update(z->st);
@@ -1181,6 +1290,8 @@ static void pin_module(void)
 static void retire(struct szone *z)
 {
 	struct ev_loop *loop = cdns_control_loop();
+	if (z->journal != NULL) /* not taken over: the successor has its own, or none */
+		cdns_registry_set_journal(NULL, z->apex, NULL, CDNS_SERIAL_INCREMENT);
 	z->retired = true;
 	ev_timer_stop(loop, &z->refresh);
 	ev_timer_stop(loop, &z->expire);
@@ -1230,17 +1341,29 @@ static void sec_teardown(void *state)
 			z->job = NULL;
 			cdns_registry_withdraw(NULL, z->apex, st);
 		}
+		struct szone *heir = NULL;
 		if (was_owner) {
 			/* The newest older instance still holding the zone takes it back. */
-			struct szone *heir = NULL;
 			for (struct sec_state *s = live; s != NULL; s = s->next_live) {
 				struct szone *o = s->active ? index_find(s, z->apex) : NULL;
 				if (o != NULL && (heir == NULL || s->gen > heir->st->gen))
 					heir = o;
 			}
-			if (heir != NULL)
-				revive(heir);
 		}
+		if (z->journal != NULL) {
+			if (heir != NULL && heir->journal == NULL && heir->st->journal_dir != NULL &&
+			    strcmp(heir->st->journal_dir, st->journal_dir) == 0) {
+				heir->journal = z->journal; /* one handle per file (it holds a lock) */
+			} else {
+				if (was_owner)
+					cdns_registry_set_journal(NULL, z->apex, NULL,
+								  CDNS_SERIAL_INCREMENT);
+				cdns_journal_close(z->journal);
+			}
+			z->journal = NULL;
+		}
+		if (heir != NULL)
+			revive(heir);
 		if (z->zone != NULL)
 			cdns_zone_unref(z->zone);
 	}
@@ -1284,6 +1407,18 @@ static int sec_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state)
 	st->retry_min = (double)cfg.retry_min_ms / 1000.0;
 	st->timeout = (double)cfg.timeout_ms / 1000.0;
 	st->max_size = (uint64_t)cfg.max_size;
+	st->journal_max = (uint64_t)cfg.journal_max;
+	if (cfg.journal != NULL) {
+		st->journal_dir = cdns_setup_path(s, cfg.journal);
+		struct stat sb;
+		if (st->journal_dir == NULL || stat(st->journal_dir, &sb) != 0 ||
+		    !S_ISDIR(sb.st_mode)) {
+			cdns_diag_error(d, cdns_conf_get(opts, "journal"),
+					"%soption 'journal': must be an existing directory, got \"%s\"",
+					prefix, cfg.journal);
+			bad = true;
+		}
+	}
 	st->check_only = cdns_setup_check_only(s);
 	for (const cdns_conf_t *zn = cfg.zones->child; zn != NULL; zn = zn->next) {
 		int rc = parse_zone(s, zn, st);
@@ -1318,9 +1453,16 @@ static int sec_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state)
 	pin_module();
 	/* After a restart the copy on disk is served at once; on a reload the running instance
 	 * hands its version over at activation instead. */
-	for (unsigned i = 0; i < st->n_zones; i++)
-		if (owner_of(st->zones[i].apex) == NULL)
-			copy_load(&st->zones[i]);
+	for (unsigned i = 0; i < st->n_zones; i++) {
+		struct szone *z = &st->zones[i];
+		if (owner_of(z->apex) != NULL)
+			continue;
+		copy_load(z);
+		uint32_t serial = z->zone != NULL ? cdns_zone_serial(z->zone) : 0;
+		journal_load(z);
+		if (z->zone != NULL && cdns_zone_serial(z->zone) != serial)
+			copy_write(z);
+	}
 	struct snap *sn = snap_build(st);
 	if (sn == NULL) {
 		sec_teardown(st);
@@ -1358,9 +1500,16 @@ static int sec_activate(void *state)
 			z->expired = o->expired;
 			z->last_ok = o->last_ok;
 			z->failures = o->failures;
+			if (z->journal == NULL && o->journal != NULL && st->journal_dir != NULL &&
+			    strcmp(st->journal_dir, o->st->journal_dir) == 0) {
+				z->journal = o->journal; /* one handle per file (it holds a lock) */
+				o->journal = NULL;
+			}
 			if (o->job == NULL && !o->queued && ev_is_active(&o->refresh))
 				delay = ev_timer_remaining(loop, &o->refresh);
 			retire(o);
+			if (z->journal == NULL && st->journal_dir != NULL)
+				journal_adopt(z);
 		}
 		schedule(z, delay);
 	}

@@ -255,3 +255,68 @@ def test_reload_keeps_zone_and_timers(make_server, knot, tmp_path):
     srv.reload()
     srv.wait_log("configuration 3 loaded")
     wait_for(lambda: rcode(srv) == dns.rcode.REFUSED, what="the zone to go")
+
+
+def ixfr_answer(port, serial):
+    """Our IXFR answer (one message) to a client at serial, one record per RRset."""
+    q = dns.message.make_query("example.test.", "IXFR")
+    q.authority.append(dns.rrset.from_text(
+        "example.test.", 0, "IN", "SOA",
+        f"ns1.example.test. hostmaster.example.test. {serial} 1 1 1 1"))
+    r = dns.query.tcp(q, "127.0.0.1", port=port, timeout=5, one_rr_per_rrset=True)
+    assert r.rcode() == dns.rcode.NOERROR
+    return [(rr.rdtype, rr[0]) for rr in r.answer]
+
+
+def test_ixfr_onward_from_the_journal(make_server, knot, tmp_path):
+    """With `journal`, the changes received are kept, so the transfer plugin answers IXFR for
+    the zone incrementally, also after a restart."""
+    jdir = tmp_path / "journal"
+    jdir.mkdir()
+    copy = tmp_path / "example.test.copy"
+    transfer = "{acl: [{address: 127.0.0.0/8}]}"
+    extra = f'    journal: "{jdir}"\n'
+    k, srv = started(make_server, knot, tmp_path, copy=copy, transfer=transfer, extra=extra)
+    k.change(add=[("new.example.test.", 300, "A", "192.0.2.99")],
+             remove=[("mail.example.test.", "A", "192.0.2.25")])
+    wait_for(lambda: serving(srv, "new.example.test."), what="the IXFR")
+    assert (jdir / "example.test.journal").is_file()
+
+    def incremental(port, since, now):
+        rrs = ixfr_answer(port, since)
+        soas = [rd.serial for t, rd in rrs if t == dns.rdatatype.SOA]
+        # RFC 1995 §4: new SOA, old SOA, removals, new SOA, additions, new SOA.
+        assert soas == [now, since, now, now], rrs
+        return [(t, rd.to_text()) for t, rd in rrs if t != dns.rdatatype.SOA]
+
+    changes = incremental(srv.port, 1, 2)
+    assert changes == [(dns.rdatatype.A, "192.0.2.25"), (dns.rdatatype.A, "192.0.2.99")]
+    # After a restart the journal is still there (and the primary may be down).
+    assert srv.stop() == 0
+    k.stop()
+    srv2 = make_server(pipeline(k.port, copy=copy, transfer=transfer, extra=extra),
+                       start=False)
+    k.notify_port = srv2.port
+    srv2.start()
+    assert incremental(srv2.port, 1, 2) == changes
+    # The primary is back with a further change: the journal goes on.
+    k.start()
+    k.change(add=[("b.example.test.", 300, "A", "192.0.2.102")])
+    wait_for(lambda: soa_serial(srv2.port) == 3, what="serial 3")
+    assert len(incremental(srv2.port, 1, 3)) == 3
+    assert incremental(srv2.port, 2, 3) == [(dns.rdatatype.A, "192.0.2.102")]
+    # A reload hands the journal over to the new configuration.
+    srv2.reload()
+    srv2.wait_log("configuration 2 loaded")
+    assert incremental(srv2.port, 2, 3) == [(dns.rdatatype.A, "192.0.2.102")]
+    k.change(add=[("c.example.test.", 300, "A", "192.0.2.103")])
+    wait_for(lambda: soa_serial(srv2.port) == 4, what="serial 4")
+    assert len(incremental(srv2.port, 2, 4)) == 2
+    assert "cannot open the journal" not in srv2.log()
+    # A whole transfer (AXFR) starts the journal over: older clients get the whole zone.
+    srv2.stop()
+    copy.unlink()
+    srv3 = make_server(pipeline(k.port, copy=copy, transfer=transfer, extra=extra))
+    wait_for(lambda: soa_serial(srv3.port) == 4, what="the AXFR")
+    rrs = ixfr_answer(srv3.port, 3)
+    assert rrs[1][0] != dns.rdatatype.SOA  # AXFR-style

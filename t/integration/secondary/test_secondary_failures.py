@@ -182,6 +182,13 @@ def test_config_errors(server_bin, tmp_path):
     assert rc == 1 and "unknown option 'key'" in err
     rc, err, path = check(tmp_path, """\
   - secondary:
+      zones: [{ name: example.test, primaries: [192.0.2.1] }]
+      journal: no/such/dir
+""")
+    assert (rc, err) == (1, f"{path}:4:16: plugin 'secondary': option 'journal': must be an "
+                            'existing directory, got "no/such/dir"\n')
+    rc, err, path = check(tmp_path, """\
+  - secondary:
       zones:
         - { name: example.test, primaries: ["[2001:db8::1]:5300", 192.0.2.1], file: x.zone }
 """)
