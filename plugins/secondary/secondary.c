@@ -20,7 +20,9 @@
  * The on-disk copy (option `file`) is written after each transfer (temporary file, fsync,
  * rename, fsync of the directory) and its modification time is moved to the time of each
  * successful check, so that after a restart the zone is served at once, and its expiry is
- * still counted from the last time the primary confirmed it.
+ * still counted from the last time the primary confirmed it. With the option `journal`, the
+ * changes received are also kept in the zone's journal (attached in the registry, so commits
+ * append to it and the transfer plugin answers IXFR from it); a whole transfer starts it over.
  *
  * Reload (SIGHUP): the new instance takes over each zone's current version and timers from
  * the running one when it activates; the old one stops refreshing ("retired") but keeps
@@ -302,8 +304,8 @@ static int journal_open(struct szone *z)
 	int rc = cdns_journal_open(path, z->apex, CDNS_C_IN, z->st->journal_max, 0, &z->journal,
 				   &rep);
 	if (rep.text[0] != '\0')
-		cdns_log(rc == 0 ? CDNS_LOG_WARNING : CDNS_LOG_ERR, "secondary: zone %s: %s", z->name,
-			 rep.text);
+		cdns_log(rc == 0 ? CDNS_LOG_WARNING : CDNS_LOG_ERR, "secondary: zone %s: %s",
+			 z->name, rep.text);
 	if (rc != 0) {
 		z->journal = NULL;
 		cdns_err("secondary: zone %s: cannot open the journal %s: %s", z->name, path,
@@ -327,7 +329,8 @@ static void journal_reset(struct szone *z)
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%sjournal", z->st->journal_dir, z->name);
 	if (unlink(path) != 0 && errno != ENOENT)
-		cdns_err("secondary: zone %s: cannot remove %s: %s", z->name, path, strerror(errno));
+		cdns_err("secondary: zone %s: cannot remove %s: %s", z->name, path,
+			 strerror(errno));
 	else
 		journal_open(z);
 }
@@ -368,7 +371,8 @@ static void journal_load(struct szone *z)
 	int rc = cdns_journal_read_from(z->journal, serial, replay_cb, z);
 	if (rc == 0) {
 		if (cdns_zone_serial(z->zone) != serial)
-			cdns_notice("secondary: zone %s: journal applied to the copy: serial %u -> %u",
+			cdns_notice("secondary: zone %s: journal applied to the copy: serial %u -> "
+				    "%u",
 				    z->name, serial, cdns_zone_serial(z->zone));
 		return;
 	}
@@ -659,7 +663,8 @@ static void transfer(struct szone *z, int kind)
 	if (rc != 0) {
 		z->job = NULL;
 		cdns_warn("secondary: zone %s: cannot start a transfer from %s: %s", z->name,
-			  z->prim_text[z->cur], rc == CDNS_EIO ? strerror(errno) : cdns_strerror(rc));
+			  z->prim_text[z->cur],
+			  rc == CDNS_EIO ? strerror(errno) : cdns_strerror(rc));
 		next_primary(z);
 	}
 }
@@ -854,7 +859,8 @@ static void soa_done(xfrin_t *x, xfrin_result_t *res, void *arg)
 		return;
 	}
 	if (c == 0)
-		cdns_debug("secondary: zone %s: up to date with %s (serial %u)", z->name, prim, ours);
+		cdns_debug("secondary: zone %s: up to date with %s (serial %u)", z->name, prim,
+			   ours);
 	else
 		cdns_warn("secondary: zone %s: %s has serial %u, behind ours (%u): keeping ours",
 			  z->name, prim, res->serial, ours);
@@ -875,16 +881,17 @@ static void xfer_done(xfrin_t *x, xfrin_result_t *res, void *arg)
 		uint32_t from = z->zone != NULL ? cdns_zone_serial(z->zone) : 0;
 		bool had = z->zone != NULL;
 		install(z, fresh, NULL);
+		uint32_t to = cdns_zone_serial(fresh);
+		size_t rrs = cdns_zone_rr_count(fresh);
 		if (had)
-			cdns_info("secondary: zone %s: %s%s from %s: serial %u -> %u, %zu records in %zu "
-				  "messages",
-				  z->name, what, res->axfr_style ? " (answered AXFR-style)" : "", prim,
-				  from, cdns_zone_serial(fresh), cdns_zone_rr_count(fresh), res->n_msgs);
+			cdns_info("secondary: zone %s: %s%s from %s: serial %u -> %u, %zu records "
+				  "in %zu messages",
+				  z->name, what, res->axfr_style ? " (answered AXFR-style)" : "",
+				  prim, from, to, rrs, res->n_msgs);
 		else
 			cdns_info("secondary: zone %s: %s from %s: serial %u, %zu records in %zu "
 				  "messages",
-				  z->name, what, prim, cdns_zone_serial(fresh), cdns_zone_rr_count(fresh),
-				  res->n_msgs);
+				  z->name, what, prim, to, rrs, res->n_msgs);
 		check_ok(z);
 		return;
 	}
@@ -898,7 +905,8 @@ static void xfer_done(xfrin_t *x, xfrin_result_t *res, void *arg)
 		transfer(z, XFRIN_AXFR);
 		return;
 	case XFRIN_UPTODATE:
-		if (z->zone != NULL && cdns_serial_cmp(res->serial, cdns_zone_serial(z->zone)) != 1) {
+		if (z->zone != NULL &&
+		    cdns_serial_cmp(res->serial, cdns_zone_serial(z->zone)) != 1) {
 			check_ok(z);
 			return;
 		}
@@ -909,16 +917,16 @@ static void xfer_done(xfrin_t *x, xfrin_result_t *res, void *arg)
 		return;
 	case XFRIN_REFUSED:
 		if (z->phase == PH_IXFR) {
-			cdns_info("secondary: zone %s: %s refused IXFR (rcode %u): trying AXFR", z->name,
-				  prim, res->rcode);
+			cdns_info("secondary: zone %s: %s refused IXFR (rcode %u): trying AXFR",
+				  z->name, prim, res->rcode);
 			transfer(z, XFRIN_AXFR);
 			return;
 		}
 		break;
 	default:
 		if (z->phase == PH_IXFR && res->bad_data) {
-			cdns_warn("secondary: zone %s: IXFR from %s failed (%s): trying AXFR", z->name,
-				  prim, res->err);
+			cdns_warn("secondary: zone %s: IXFR from %s failed (%s): trying AXFR",
+				  z->name, prim, res->err);
 			transfer(z, XFRIN_AXFR);
 			return;
 		}
@@ -1011,8 +1019,8 @@ static cdns_verdict_t on_notify(struct sec_state *st, cdns_query_t *q)
 		if (cdns_log_enabled(CDNS_LOG_INFO)) {
 			char from[INET6_ADDRSTRLEN + 16];
 			xfrin_addr_text(&q->client, from, sizeof(from));
-			cdns_info("secondary: zone %s: NOTIFY from %s refused: not a primary", z->name,
-				  from);
+			cdns_info("secondary: zone %s: NOTIFY from %s refused: not a primary",
+				  z->name, from);
 		}
 		cdns_resp_set_rcode(q, CDNS_RCODE_REFUSED);
 		return CDNS_DONE;
@@ -1205,7 +1213,8 @@ static int parse_zone(cdns_setup_t *s, const cdns_conf_t *zn, struct sec_state *
 	cdns_name_to_text(z->apex, z->name, sizeof(z->name));
 	for (unsigned i = 0; i < st->n_zones; i++) {
 		if (cdns_name_equal(st->zones[i].apex, z->apex)) {
-			cdns_diag_error(d, name_node, "%szone '%s' is listed twice", prefix, zc.name);
+			cdns_diag_error(d, name_node, "%szone '%s' is listed twice", prefix,
+					zc.name);
 			return CDNS_ECONFIG;
 		}
 	}
@@ -1227,9 +1236,9 @@ static int parse_zone(cdns_setup_t *s, const cdns_conf_t *zn, struct sec_state *
 		if (it->value == NULL ||
 		    parse_addr(it->value, &z->prim[z->n_prim], &z->prim_len[z->n_prim]) != 0) {
 			cdns_diag_error(d, it,
-					"%szone '%s': 'primaries' must hold addresses with an optional "
-					"port such as \"192.0.2.1\", \"192.0.2.1:5300\" or "
-					"\"[2001:db8::1]:5300\", got \"%s\"",
+					"%szone '%s': 'primaries' must hold addresses with an "
+					"optional port such as \"192.0.2.1\", \"192.0.2.1:5300\" "
+					"or \"[2001:db8::1]:5300\", got \"%s\"",
 					prefix, zc.name, it->value ? it->value : "");
 			bad = true;
 			continue;
@@ -1248,14 +1257,17 @@ static int parse_zone(cdns_setup_t *s, const cdns_conf_t *zn, struct sec_state *
 		if (z->path == NULL)
 			return CDNS_ENOMEM;
 		if (!dir_exists_for(z->path)) {
-			cdns_diag_error(d, fnode, "%szone '%s': 'file': the directory of \"%s\" does "
-					"not exist", prefix, zc.name, zc.file);
+			cdns_diag_error(d, fnode,
+					"%szone '%s': 'file': the directory of \"%s\" does not "
+					"exist",
+					prefix, zc.name, zc.file);
 			bad = true;
 		}
 		for (unsigned i = 0; i < z->idx; i++) {
 			if (st->zones[i].path != NULL && strcmp(st->zones[i].path, z->path) == 0) {
-				cdns_diag_error(d, fnode, "%szone '%s': 'file' \"%s\" is also zone "
-						"'%s''s", prefix, zc.name, zc.file, st->zones[i].name);
+				cdns_diag_error(d, fnode,
+						"%szone '%s': 'file' \"%s\" is already zone '%s''s",
+						prefix, zc.name, zc.file, st->zones[i].name);
 				bad = true;
 			}
 		}
@@ -1351,9 +1363,11 @@ static void sec_teardown(void *state)
 			}
 		}
 		if (z->journal != NULL) {
-			if (heir != NULL && heir->journal == NULL && heir->st->journal_dir != NULL &&
+			/* One handle per file (it holds a lock): hand it back if it fits. */
+			if (heir != NULL && heir->journal == NULL &&
+			    heir->st->journal_dir != NULL &&
 			    strcmp(heir->st->journal_dir, st->journal_dir) == 0) {
-				heir->journal = z->journal; /* one handle per file (it holds a lock) */
+				heir->journal = z->journal;
 			} else {
 				if (was_owner)
 					cdns_registry_set_journal(NULL, z->apex, NULL,
@@ -1414,7 +1428,8 @@ static int sec_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state)
 		if (st->journal_dir == NULL || stat(st->journal_dir, &sb) != 0 ||
 		    !S_ISDIR(sb.st_mode)) {
 			cdns_diag_error(d, cdns_conf_get(opts, "journal"),
-					"%soption 'journal': must be an existing directory, got \"%s\"",
+					"%soption 'journal': must be an existing directory, got "
+					"\"%s\"",
 					prefix, cfg.journal);
 			bad = true;
 		}

@@ -94,7 +94,8 @@ void xfrin_addr_text(const cdns_sockaddr_t *a, char *out, size_t len)
 	}
 }
 
-static void fail(xfrin_t *x, bool bad_data, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(xfrin_t *x, bool bad_data, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void fail(xfrin_t *x, bool bad_data, const char *fmt, ...)
 {
@@ -228,8 +229,8 @@ static int take_rr(xfrin_t *x, const cdns_msg_t *m, const cdns_rr_t *rr)
 			/* RFC 1995 §4: an incremental answer starts with the primary's SOA, then
 			 * the client's. */
 			if (!x->have_ours || serial != x->our_serial) {
-				fail(x, true, "IXFR: the second SOA has serial %u, ours is %u", serial,
-				     x->our_serial);
+				fail(x, true, "IXFR: the second SOA has serial %u, ours is %u",
+				     serial, x->our_serial);
 				return -1;
 			}
 			rc = start_changeset(x, rr->ttl, x->rd, rdlen);
@@ -284,8 +285,8 @@ static int take_rr(xfrin_t *x, const cdns_msg_t *m, const cdns_rr_t *rr)
 				x->state = ST_DEL;
 			} else {
 				fail(x, true,
-				     "IXFR: broken SOA chain: serial %u after a sequence ending at %u "
-				     "(the primary is at %u)",
+				     "IXFR: broken SOA chain: serial %u after a sequence ending "
+				     "at %u (the primary is at %u)",
 				     serial, after, x->new_serial);
 				return -1;
 			}
@@ -329,7 +330,8 @@ static int complete(xfrin_t *x)
 		x->b = NULL;
 		int rc = cdns_zone_builder_finish(b, build_msg_cb, x, &z);
 		if (rc != 0) {
-			fail(x, rc != CDNS_ENOMEM, "the zone does not build: %s", cdns_strerror(rc));
+			fail(x, rc != CDNS_ENOMEM, "the zone does not build: %s",
+			     cdns_strerror(rc));
 			return -1;
 		}
 		x->res.zone = z;
@@ -580,7 +582,8 @@ static void tcp_cb(struct ev_loop *loop, ev_io *io, int revents)
 		}
 		if (n == 0) {
 			fail(x, false, "the primary closed the connection %s",
-			     x->res.n_msgs ? "before the end of the transfer" : "without answering");
+			     x->res.n_msgs ? "before the end of the transfer"
+					   : "without answering");
 			finish(x);
 			return;
 		}
@@ -684,8 +687,8 @@ static int build_query(xfrin_t *x, const cdns_zone_t *current)
 		uint16_t len;
 		if (soa == NULL || !cdns_rrset_next(soa, &pos, &rd, &len))
 			return CDNS_EINVAL;
-		rc = cdns_pkt_put_rr(&p, CDNS_SEC_AUTHORITY, x->apex, CDNS_T_SOA, CDNS_C_IN, soa->ttl,
-				     rd, len);
+		rc = cdns_pkt_put_rr(&p, CDNS_SEC_AUTHORITY, x->apex, CDNS_T_SOA, CDNS_C_IN,
+				     soa->ttl, rd, len);
 		if (rc != 0)
 			return rc;
 	}
