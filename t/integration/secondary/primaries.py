@@ -322,12 +322,16 @@ class FakePrimary:
       wrong_id     AXFR answered with another message ID
       garbage      AXFR answered with bytes that are not a DNS message
       tc           the SOA query over UDP is answered with TC (the answer comes over TCP)
+      slow         AXFR answered after `delay` seconds
+    `zones` may map further origins to zone texts (served like the main one, mode "good").
     Every request is recorded in `requests` as (transport, qtype name)."""
 
     def __init__(self, text, origin="example.test."):
         self.origin = origin
         self.text = text
         self.mode = "good"
+        self.delay = 1.0
+        self.zones = {}
         self.udp_drop = 0  # datagrams to ignore (lost queries)
         self.ixfr_from = None
         self.requests = []
@@ -361,6 +365,11 @@ class FakePrimary:
     def _soa(self, text=None):
         return _rrsets(text or self.text, self.origin)[0]
 
+    def _other(self, q):
+        """The text of another zone the question is for, or None."""
+        name = q.question[0].name.to_text().lower()
+        return self.zones.get(name)
+
     def _response(self, q):
         r = dns.message.make_response(q)
         r.flags |= dns.flags.AA
@@ -374,7 +383,10 @@ class FakePrimary:
             self.udp_drop -= 1
             return
         r = self._response(q)
-        if self.mode == "tc":
+        other = self._other(q)
+        if other is not None:
+            r.answer.append(_rrsets(other, q.question[0].name)[0])
+        elif self.mode == "tc":
             r.flags |= dns.flags.TC
         else:
             r.answer.append(self._soa())
@@ -391,6 +403,16 @@ class FakePrimary:
             return
         qtype = dns.rdatatype.to_text(q.question[0].rdtype)
         self.requests.append(("tcp", qtype))
+        other = self._other(q)
+        if other is not None:
+            soa, rrsets = _rrsets(other, q.question[0].name)
+            r = self._response(q)
+            if qtype == "IXFR":
+                r.set_rcode(dns.rcode.NOTIMP)
+            else:
+                r.answer = [soa] + rrsets + [soa]
+            self._send(conn, r.to_wire())
+            return
         soa, rrsets = _rrsets(self.text, self.origin)
         r = self._response(q)
         if qtype == "SOA":
@@ -419,6 +441,8 @@ class FakePrimary:
             self._send(conn, r.to_wire())
             return
         # AXFR
+        if self.mode == "slow":
+            time.sleep(self.delay)
         if self.mode == "garbage":
             self._send(conn, b"\x12\x34not a dns message at all")
             return

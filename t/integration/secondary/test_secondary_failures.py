@@ -116,6 +116,38 @@ def test_lost_soa_query_sent_again(loaded):
     assert "SOA query to" not in srv.log()  # no failure was logged
 
 
+def test_notify_during_a_transfer_checks_again(loaded):
+    fp, srv, copy = loaded
+    fp.text = V2
+    fp.mode = "slow"
+    fp.delay = 1.5
+    send_notify(srv.port)
+    wait_for(lambda: fp.requests.count(("tcp", "AXFR")) == 2, what="the slow AXFR")
+    # Serial 3 while serial 2 is still being sent: the NOTIFY is not lost.
+    fp.text = zone_text(serial=3).replace("192.0.2.10", "192.0.2.30")
+    fp.mode = "good"
+    send_notify(srv.port)
+    wait_for(lambda: soa_serial(srv.port) == 3, what="serial 3")
+    assert www(srv) == "192.0.2.30"
+    log = srv.log()
+    assert "serial 1 -> 2" in log and "serial 2 -> 3" in log
+
+
+def test_many_zones(make_server, fake_primary):
+    """More zones than checks run at once: they wait their turn, and all get loaded."""
+    fp = fake_primary(V1)
+    names = [f"z{i}.test" for i in range(80)]
+    for n in names:
+        fp.zones[n + "."] = zone_text(name=n, serial=7)
+    zones = ", ".join(f'{{name: {n}, primaries: ["127.0.0.1:{fp.port}"]}}' for n in names)
+    srv = make_server(f"- secondary:\n    zones: [{zones}]\n")
+    wait_for(lambda: all(soa_serial(srv.port, n + ".") == 7 for n in names), timeout=30,
+             what="every zone", interval=0.2)
+    assert srv.log().count("AXFR from") == 80
+    r = query(srv.port, "www.z42.test.")
+    assert r.rcode() == dns.rcode.NOERROR and str(r.answer[0][0]) == "192.0.2.10"
+
+
 def test_primary_behind_keeps_ours(loaded):
     fp, srv, copy = loaded
     fp.text = zone_text(serial=0)
