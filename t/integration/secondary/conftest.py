@@ -40,8 +40,8 @@ def bind(tmp_path):
 def fake_primary():
     made = []
 
-    def factory(text):
-        f = FakePrimary(text)
+    def factory(text, **kw):
+        f = FakePrimary(text, **kw)
         made.append(f)
         return f
 

@@ -326,7 +326,7 @@ class FakePrimary:
     `zones` may map further origins to zone texts (served like the main one, mode "good").
     Every request is recorded in `requests` as (transport, qtype name)."""
 
-    def __init__(self, text, origin="example.test."):
+    def __init__(self, text, origin="example.test.", addr="127.0.0.1"):
         self.origin = origin
         self.text = text
         self.mode = "good"
@@ -335,8 +335,19 @@ class FakePrimary:
         self.udp_drop = 0  # datagrams to ignore (lost queries)
         self.ixfr_from = None
         self.requests = []
-        self.port = free_port(ipv6=False)
+        self.port = free_port(ipv6=True)
+        self.addr = addr
         owner = self
+        family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+        class UDPServer(socketserver.UDPServer):
+            address_family = family
+            allow_reuse_address = True
+
+        class TCPServer(socketserver.ThreadingTCPServer):
+            address_family = family
+            allow_reuse_address = True
+            daemon_threads = True
 
         class UDP(socketserver.BaseRequestHandler):
             def handle(self):
@@ -347,11 +358,8 @@ class FakePrimary:
             def handle(self):
                 owner._tcp(self.request)
 
-        socketserver.UDPServer.allow_reuse_address = True
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self.udp = socketserver.UDPServer(("127.0.0.1", self.port), UDP)
-        self.tcp = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), TCP)
-        self.tcp.daemon_threads = True
+        self.udp = UDPServer((addr, self.port), UDP)
+        self.tcp = TCPServer((addr, self.port), TCP)
         self.threads = [threading.Thread(target=s.serve_forever, daemon=True)
                         for s in (self.udp, self.tcp)]
         for t in self.threads:

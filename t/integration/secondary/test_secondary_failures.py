@@ -5,6 +5,9 @@ configuration errors."""
 
 import subprocess
 
+import dns.message
+import dns.opcode
+import dns.query
 import dns.rcode
 import pytest
 
@@ -131,6 +134,24 @@ def test_notify_during_a_transfer_checks_again(loaded):
     assert www(srv) == "192.0.2.30"
     log = srv.log()
     assert "serial 1 -> 2" in log and "serial 2 -> 3" in log
+
+
+def test_ipv6_primary(make_server, fake_primary):
+    fp = fake_primary(V1, addr="::1")
+    srv = make_server(f'- secondary:\n    zones: [{{name: example.test, primaries: '
+                      f'["[::1]:{fp.port}"]}}]\n')
+    wait_for(lambda: www(srv) == "192.0.2.10", what="the transfer over IPv6")
+    srv.wait_log(f"AXFR from [::1]@{fp.port}: serial 1")
+    fp.text = V2
+    # The NOTIFY comes from ::1, the primary's address (to our IPv6 listener).
+    q = dns.message.make_query("example.test.", "SOA")
+    q.set_opcode(dns.opcode.NOTIFY)
+    r = dns.query.udp(q, "::1", port=srv.port, timeout=2)
+    assert r.rcode() == dns.rcode.NOERROR
+    wait_for(lambda: www(srv) == "192.0.2.20", what="serial 2")
+    # From 127.0.0.1 it is not the primary.
+    _, r = send_notify(srv.port)
+    assert r.rcode() == dns.rcode.REFUSED
 
 
 def test_many_zones(make_server, fake_primary):
