@@ -27,7 +27,6 @@
  * Reload (SIGHUP): the new instance takes over each zone's current version and timers from
  * the running one when it activates; the old one stops refreshing ("retired") but keeps
  * answering from its snapshot until the server drops it. */
-#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1127,58 +1126,6 @@ static void committed_cb(const cdns_event_t *ev, void *arg)
 
 /* --- Parsing options. --- */
 
-/* "192.0.2.1", "192.0.2.1:5300", "2001:db8::1", "[2001:db8::1]:5300" (port 53 by default). */
-static int parse_addr(const char *text, cdns_sockaddr_t *a, socklen_t *len)
-{
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *port_text = NULL;
-	memset(a, 0, sizeof(*a));
-	if (text[0] == '[') {
-		const char *end = strchr(text, ']');
-		if (end == NULL || (size_t)(end - text - 1) >= sizeof(host))
-			return -1;
-		memcpy(host, text + 1, (size_t)(end - text - 1));
-		host[end - text - 1] = '\0';
-		if (end[1] == ':')
-			port_text = end + 2;
-		else if (end[1] != '\0')
-			return -1;
-	} else {
-		const char *colon = strchr(text, ':');
-		size_t n = strlen(text);
-		if (colon != NULL && strchr(colon + 1, ':') == NULL) {
-			n = (size_t)(colon - text);
-			port_text = colon + 1;
-		}
-		if (n >= sizeof(host))
-			return -1;
-		memcpy(host, text, n);
-		host[n] = '\0';
-	}
-	unsigned long port = 53;
-	if (port_text != NULL) {
-		char *e;
-		if (*port_text < '0' || *port_text > '9')
-			return -1;
-		port = strtoul(port_text, &e, 10);
-		if (*e != '\0' || port == 0 || port > 65535)
-			return -1;
-	}
-	if (inet_pton(AF_INET, host, &a->sin.sin_addr) == 1) {
-		a->sin.sin_family = AF_INET;
-		a->sin.sin_port = htons((uint16_t)port);
-		*len = sizeof(a->sin);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &a->sin6.sin6_addr) == 1) {
-		a->sin6.sin6_family = AF_INET6;
-		a->sin6.sin6_port = htons((uint16_t)port);
-		*len = sizeof(a->sin6);
-		return 0;
-	}
-	return -1;
-}
-
 static bool dir_exists_for(const char *path)
 {
 	char dir[PATH_MAX];
@@ -1234,7 +1181,8 @@ static int parse_zone(cdns_setup_t *s, const cdns_conf_t *zn, struct sec_state *
 			break;
 		}
 		if (it->value == NULL ||
-		    parse_addr(it->value, &z->prim[z->n_prim], &z->prim_len[z->n_prim]) != 0) {
+		    cdns_sockaddr_parse(it->value, 53, &z->prim[z->n_prim],
+					&z->prim_len[z->n_prim]) != 0) {
 			cdns_diag_error(d, it,
 					"%szone '%s': 'primaries' must hold addresses with an "
 					"optional port such as \"192.0.2.1\", \"192.0.2.1:5300\" "
