@@ -144,7 +144,9 @@ static int find_plugin(const cdns__pipeline_t *p, const char *name, char *path, 
 static int open_plugin(cdns__instance_t *inst, const char *name, const cdns_conf_t *at,
 		       cdns_diag_t *d)
 {
-	void *h = dlopen(inst->path, RTLD_NOW | RTLD_LOCAL);
+	/* NODELETE: callbacks a plugin queued (deferred frees, posted messages) may run after
+	 * its instance is torn down and the handle closed; the code must stay mapped. */
+	void *h = dlopen(inst->path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (h == NULL) {
 		cdns_diag_key_error(d, at, "plugin '%s' (%s): cannot load: %s", name, inst->path,
 				    dlerror());
