@@ -693,22 +693,8 @@ static cdns_verdict_t file_query(void *state, cdns_query_t *q)
 	const cdns_zone_t *z = cdns_zoneset_find_qtype(set, q->qname, q->qtype);
 	if (z == NULL)
 		return CDNS_NEXT;
-	if (q->qclass != cdns_zone_class(z) && q->qclass != CDNS_C_ANY)
-		return CDNS_NEXT;
-	if (q->qtype == CDNS_T_AXFR || q->qtype == CDNS_T_IXFR) {
-		/* A transfer no earlier plugin (transfer) took: as Knot DNS answers it, AXFR over
-		 * UDP is NOTIMP (RFC 5936 §4.2 makes AXFR TCP-only), otherwise NOTAUTH (not
-		 * authorised to transfer). */
-		cdns_resp_set_rcode(q, q->qtype == CDNS_T_AXFR && !cdns_query_is_tcp(q)
-					       ? CDNS_RCODE_NOTIMP
-					       : CDNS_RCODE_NOTAUTH);
-		return CDNS_DONE;
-	}
-	if (cdns_zone_answer(z, q) != 0) {
-		cdns_resp_reset(q);
-		cdns_resp_set_rcode(q, CDNS_RCODE_SERVFAIL);
-	}
-	return CDNS_DONE;
+	/* Transfers no transfer plugin took are refused there, as Knot DNS does. */
+	return cdns_zone_serve(z, q) ? CDNS_DONE : CDNS_NEXT;
 }
 
 CDNS_PLUGIN(.name = "file", .version = CDNS_VERSION,

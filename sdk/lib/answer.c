@@ -480,3 +480,20 @@ int cdns_zone_answer(const cdns_zone_t *z, cdns_query_t *q)
 }
 
 #pragma GCC visibility pop
+
+bool cdns_zone_serve(const cdns_zone_t *z, cdns_query_t *q)
+{
+	if (q->qclass != cdns_zone_class(z) && q->qclass != CDNS_C_ANY)
+		return false;
+	if (q->qtype == CDNS_T_AXFR || q->qtype == CDNS_T_IXFR) {
+		cdns_resp_set_rcode(q, q->qtype == CDNS_T_AXFR && !cdns_query_is_tcp(q)
+					       ? CDNS_RCODE_NOTIMP
+					       : CDNS_RCODE_NOTAUTH);
+		return true;
+	}
+	if (cdns_zone_answer(z, q) != 0) {
+		cdns_resp_reset(q);
+		cdns_resp_set_rcode(q, CDNS_RCODE_SERVFAIL);
+	}
+	return true;
+}

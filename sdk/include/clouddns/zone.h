@@ -114,6 +114,13 @@ int cdns_rrset_next(const cdns_rrset_t *s, size_t *pos, const uint8_t **rdata, u
  * answers SERVFAIL). */
 int cdns_zone_answer(const cdns_zone_t *z, cdns_query_t *q);
 
+/* What a backend does with a query whose name is in z (shared by file, secondary, ...):
+ * returns false when the class is not the zone's (the caller passes the query on); otherwise
+ * answers and returns true: AXFR/IXFR that no transfer plugin took are refused as Knot DNS
+ * does (AXFR over UDP NOTIMP, RFC 5936 §4.2; else NOTAUTH), everything else is answered with
+ * cdns_zone_answer(), SERVFAIL if that fails. */
+bool cdns_zone_serve(const cdns_zone_t *z, cdns_query_t *q);
+
 /* Write the zone as a canonical master file ($ORIGIN, then every RR in canonical order, one
  * per line, absolute names). Returns 0 or CDNS_EIO. */
 int cdns_zone_write(const cdns_zone_t *z, FILE *f);
