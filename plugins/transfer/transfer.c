@@ -79,8 +79,6 @@ static const cdns_opt_def_t transfer_opts[] = {
 	CDNS_OPT_END,
 };
 
-
-
 static bool allowed(const struct transfer_state *st, const cdns_query_t *q)
 {
 	for (unsigned i = 0; i < st->n_rules; i++) {
