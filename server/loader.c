@@ -35,7 +35,6 @@ static const cdns_opt_def_t server_opts[] = {
 	SETTING("plugin_path", CDNS_OPT_STRLIST, plugin_path, NULL, 0, -1),
 	SETTING("user", CDNS_OPT_STRING, user, NULL, 0, -1),
 	SETTING("pid_file", CDNS_OPT_STRING, pid_file, NULL, 0, -1),
-	SETTING("io_collect_usec", CDNS_OPT_INT, io_collect_usec, "0", 0, 10000),
 	CDNS_OPT_END,
 };
 

@@ -39,7 +39,6 @@ typedef struct cdns__settings {
 	const cdns_conf_t *plugin_path;
 	const char *user;
 	const char *pid_file;
-	int64_t io_collect_usec;
 	unsigned n_listen;
 	cdns_sockaddr_t listen_addr[CDNS_MAX_LISTEN];
 	socklen_t listen_len[CDNS_MAX_LISTEN];

@@ -429,10 +429,6 @@ int cdns__open_listeners(cdns__server_t *s, cdns__pipeline_t *p)
 		w->base.loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
 		if (w->base.loop == NULL)
 			return CDNS_ENOMEM;
-		/* Optionally let datagrams gather before a wakeup: fewer wakeups per query at
-		 * moderate rates, for up to that much added latency. */
-		if (st->io_collect_usec > 0)
-			ev_set_io_collect_interval(w->base.loop, (ev_tstamp)st->io_collect_usec / 1e6);
 		for (unsigned a = 0; a < st->n_listen; a++) {
 			char text[80];
 			addr_text(&st->listen_addr[a], text, sizeof(text));
