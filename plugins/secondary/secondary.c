@@ -60,6 +60,19 @@ struct zone_conf {
 	const char *name;
 	const cdns_conf_t *primaries;
 	const char *file;
+	const cdns_conf_t *key;
+};
+
+struct key_conf {
+	const char *name, *algorithm, *secret;
+};
+
+static const cdns_opt_def_t key_opts[] = {
+	{ "name", CDNS_OPT_STRING, offsetof(struct key_conf, name), NULL, 0, -1, true, NULL },
+	{ "algorithm", CDNS_OPT_STRING, offsetof(struct key_conf, algorithm), "hmac-sha256", 0, -1,
+	  false, NULL },
+	{ "secret", CDNS_OPT_STRING, offsetof(struct key_conf, secret), NULL, 0, -1, true, NULL },
+	CDNS_OPT_END,
 };
 
 static const cdns_opt_def_t zone_opts[] = {
@@ -67,6 +80,7 @@ static const cdns_opt_def_t zone_opts[] = {
 	{ "primaries", CDNS_OPT_STRLIST, offsetof(struct zone_conf, primaries), NULL, 0, -1, true,
 	  NULL },
 	{ "file", CDNS_OPT_STRING, offsetof(struct zone_conf, file), NULL, 0, -1, false, NULL },
+	{ "key", CDNS_OPT_NODE, offsetof(struct zone_conf, key), NULL, 0, -1, false, NULL },
 	CDNS_OPT_END,
 };
 
@@ -114,6 +128,8 @@ struct szone {
 	char prim_text[SEC_MAX_PRIMARIES][INET6_ADDRSTRLEN + 16];
 	unsigned n_prim;
 	const char *path; /* the on-disk copy, or NULL */
+	bool has_key;     /* TSIG for every request to the primaries (RFC 8945) */
+	cdns_tsig_key_t key;
 
 	/* Control thread only. */
 	cdns_zone_t *zone;  /* current version (one reference), NULL until loaded */
@@ -657,6 +673,7 @@ static void transfer(struct szone *z, int kind)
 		.current = kind == XFRIN_IXFR ? z->zone : NULL,
 		.timeout = z->st->timeout,
 		.max_bytes = z->st->max_size,
+		.key = z->has_key ? &z->key : NULL,
 	};
 	int rc = xfrin_start(&prm, xfer_done, z, &z->job);
 	if (rc != 0) {
@@ -679,6 +696,7 @@ static void attempt(struct szone *z)
 		.peer = &z->prim[z->cur],
 		.peer_len = z->prim_len[z->cur],
 		.timeout = z->st->timeout,
+		.key = z->has_key ? &z->key : NULL,
 	};
 	int rc = xfrin_start(&prm, soa_done, z, &z->job);
 	if (rc != 0) {
@@ -1185,6 +1203,29 @@ static int parse_zone(cdns_setup_t *s, const cdns_conf_t *zn, struct sec_state *
 	if (!bad && z->n_prim == 0) {
 		cdns_diag_error(d, pl, "%szone '%s': 'primaries' is empty", prefix, zc.name);
 		bad = true;
+	}
+	if (zc.key != NULL) {
+		struct key_conf kc = { 0 };
+		const char *what = NULL;
+		if (zc.key->kind != CDNS_CONF_MAP) {
+			cdns_diag_error(d, zc.key,
+					"%szone '%s': 'key' must be {name: ..., algorithm: ..., secret: ...}",
+					prefix, zc.name);
+			bad = true;
+		} else if (cdns_conf_apply(d, prefix, zc.key, key_opts, &kc) != 0) {
+			bad = true;
+		} else if (cdns_tsig_key_init(&z->key, kc.name, kc.algorithm, kc.secret, &what) != 0) {
+			const cdns_conf_t *at = cdns_conf_get(zc.key, what);
+			cdns_diag_error(d, at ? at : zc.key,
+					"%szone '%s': key: bad %s%s", prefix, zc.name, what,
+					strcmp(what, "algorithm") == 0
+						? " (hmac-sha256, hmac-sha384, hmac-sha512, hmac-sha224, "
+						  "hmac-sha1 or hmac-md5)"
+						: "");
+			bad = true;
+		} else {
+			z->has_key = true;
+		}
 	}
 	if (zc.file != NULL) {
 		const cdns_conf_t *fnode = cdns_conf_get(zn, "file");

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -62,6 +63,8 @@ struct xfrin {
 	uint64_t max_bytes;
 	/* The query with its TCP length prefix (UDP sends from query + 2). */
 	uint8_t query[2 + 1536];
+	const cdns_tsig_key_t *key;
+	cdns_tsig_ctx_t tsig;
 	size_t query_len, sent;
 	/* Bytes of the TCP stream not consumed yet. */
 	uint8_t *buf;
@@ -387,8 +390,28 @@ static int take_msg(xfrin_t *x, const uint8_t *wire, size_t len)
 		     x->res.n_msgs + 1);
 		return 1;
 	}
-	x->res.bytes += len;
 	uint16_t rcode = CDNS_FLAGS_RCODE(m.hdr.flags);
+	if (x->key != NULL) {
+		rc = cdns_tsig_verify_response(&x->tsig, wire, len, (uint64_t)time(NULL));
+		if (rc != 0) {
+			if (!x->tcp)
+				return 0; /* not believed; the right answer may still come */
+			if (rcode != CDNS_RCODE_NOERROR && x->res.n_msgs == 0) {
+				/* BADKEY/BADSIG answers come unsigned (RFC 8945 §5.3.2). */
+				x->res.outcome = XFRIN_REFUSED;
+				x->res.rcode = rcode;
+				snprintf(x->res.err, sizeof(x->res.err),
+					 "answered with rcode %u (TSIG not accepted)", rcode);
+				return 1;
+			}
+			fail(x, true, "TSIG: message %zu does not verify (%s)", x->res.n_msgs + 1,
+			     rc == CDNS_ENOENT	 ? "unsigned"
+			     : rc == CDNS_ERANGE ? "time outside the fudge"
+						 : "wrong key or MAC");
+			return 1;
+		}
+	}
+	x->res.bytes += len;
 	if (rcode != CDNS_RCODE_NOERROR) {
 		if (x->res.n_msgs == 0) {
 			x->res.outcome = XFRIN_REFUSED;
@@ -692,8 +715,16 @@ static int build_query(xfrin_t *x, const cdns_zone_t *current)
 		if (rc != 0)
 			return rc;
 	}
-	cdns_put16(x->query, p.len);
-	x->query_len = 2 + (size_t)p.len;
+	size_t len = p.len;
+	if (x->key != NULL) {
+		/* RFC 8945: the primary checks the key; we check each answer message. */
+		rc = cdns_tsig_sign_request(&x->tsig, x->key, x->query + 2, &len,
+					    sizeof(x->query) - 2, (uint64_t)time(NULL), 300);
+		if (rc != 0)
+			return rc;
+	}
+	cdns_put16(x->query, (uint16_t)len);
+	x->query_len = 2 + len;
 	return 0;
 }
 
@@ -707,6 +738,7 @@ int xfrin_start(const xfrin_params_t *prm, xfrin_done_cb cb, void *arg, xfrin_t 
 	x->loop = cdns_control_loop();
 	x->fd = -1;
 	x->kind = prm->kind;
+	x->key = prm->key;
 	x->timeout = prm->timeout > 0 ? prm->timeout : 10.0;
 	x->max_bytes = prm->max_bytes;
 	memcpy(&x->peer, prm->peer, prm->peer_len);

@@ -53,6 +53,7 @@ typedef struct xfrin_params {
 	const cdns_zone_t *current; /* IXFR: our version, whose SOA goes in the authority section */
 	double timeout;           /* seconds allowed for the connection and for each read */
 	uint64_t max_bytes;       /* a transfer larger than this fails */
+	const cdns_tsig_key_t *key; /* sign the query and verify every answer message, or NULL */
 } xfrin_params_t;
 
 /* Start an exchange on the control loop. Returns 0 and *out (cb will be called later, never

@@ -18,6 +18,7 @@
 #include <clouddns/registry.h>
 #include <clouddns/rdata.h>
 #include <clouddns/rrtype.h>
+#include <clouddns/tsig.h>
 #include <clouddns/version.h>
 #include <clouddns/wire.h>
 #include <clouddns/zone.h>

@@ -94,7 +94,8 @@ class Knot:
     """knotd as the primary of one zone, with a control socket for knotc. notify_port: where
     it sends NOTIFY (our server). ixfr=False makes it answer IXFR AXFR-style."""
 
-    def __init__(self, base, name="example.test", text=None, notify_port=None, ixfr=True):
+    def __init__(self, base, name="example.test", text=None, notify_port=None, ixfr=True,
+                 tsig=None):
         self.dir = Path(base)
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "db").mkdir(exist_ok=True)
@@ -107,9 +108,14 @@ class Knot:
         self.proc = None
         self.notify_port = notify_port
         self.ixfr = ixfr
+        self.tsig = tsig  # (key name, base64 secret): transfers only with that key
 
     def write_conf(self):
-        remote = notify = ""
+        remote = notify = keys = acl_key = ""
+        if self.tsig is not None:
+            keys = (f"key:\n  - id: {self.tsig[0]}\n    algorithm: hmac-sha256\n"
+                    f"    secret: {self.tsig[1]}\n")
+            acl_key = f"    key: {self.tsig[0]}\n"
         if self.notify_port is not None:
             remote = f"remote:\n  - id: secondary\n    address: 127.0.0.1@{self.notify_port}\n"
             notify = "    notify: secondary\n"
@@ -123,10 +129,10 @@ database:
     storage: "{self.dir}/db"
 control:
     listen: "{self.dir}/knot.sock"
-{remote}acl:
+{keys}{remote}acl:
   - id: transfer
     address: 127.0.0.0/8
-    action: transfer
+{acl_key}    action: transfer
 template:
   - id: default
     storage: "{self.dir}"

@@ -25,10 +25,12 @@ QUESTIONS = [
 ]
 
 
-def pipeline(primary_port, copy=None, transfer=None, extra=""):
+def pipeline(primary_port, copy=None, transfer=None, extra="", key=None):
     zone = f'{{name: example.test, primaries: ["127.0.0.1:{primary_port}"]'
     if copy is not None:
         zone += f', file: "{copy}"'
+    if key is not None:
+        zone += f', key: {{name: {key[0]}, algorithm: hmac-sha256, secret: "{key[1]}"}}'
     zone += "}"
     text = ""
     if transfer is not None:
@@ -320,3 +322,33 @@ def test_ixfr_onward_from_the_journal(make_server, knot, tmp_path):
     wait_for(lambda: soa_serial(srv3.port) == 4, what="the AXFR")
     rrs = ixfr_answer(srv3.port, 3)
     assert rrs[1][0] != dns.rdatatype.SOA  # AXFR-style
+
+
+TSIG_KEY = ("xfr.example.test.", "c2Vjb25kYXJ5LXRzaWcta2V5LTMyLWJ5dGVzLWxvbmch")
+
+
+def test_tsig_transfers_from_knot(make_server, knot, tmp_path):
+    """Knot allows transfers only with the key: our SOA checks, AXFR and IXFR are signed and
+    every answer message is verified (RFC 8945)."""
+    k, srv = started(make_server, knot, tmp_path, knot_kw={"tsig": TSIG_KEY}, key=TSIG_KEY)
+    srv.wait_log("AXFR from 127.0.0.1@")
+    same_answers(k.port, srv.port)
+    k.change(add=[("signed.example.test.", 300, "A", "192.0.2.42")])
+    wait_for(lambda: serving(srv, "signed.example.test."), what="the signed IXFR")
+    srv.wait_log("IXFR from 127.0.0.1@")
+    assert "IXFR, outgoing" in k.log()
+    same_answers(k.port, srv.port)
+
+
+def test_tsig_wrong_key_refused(make_server, knot, tmp_path):
+    """With another secret, Knot answers BADSIG, unsigned: such an answer is not believed (it
+    could come from anyone), so the check fails and the zone never loads."""
+    k = knot(tsig=TSIG_KEY)
+    srv = make_server(pipeline(k.port, key=(TSIG_KEY[0], "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldA==")),
+                      start=False)
+    k.notify_port = srv.port
+    k.start()
+    srv.start()
+    srv.wait_log("no primary could be checked", timeout=20)
+    assert rcode(srv) == dns.rcode.SERVFAIL
+    assert "AXFR from" not in srv.log()
