@@ -302,6 +302,8 @@ static void publish(struct szone *z)
 		cdns_err("secondary: zone %s: out of memory publishing it", z->name);
 		return;
 	}
+	/* Changed only by transfers: RFC 2136 updates are refused for it. */
+	cdns_registry_set_secondary(NULL, z->apex, true);
 	/* Commits append our IXFR changes to it; the transfer plugin answers IXFR from it. */
 	if (z->journal != NULL)
 		cdns_registry_set_journal(NULL, z->apex, z->journal, CDNS_SERIAL_INCREMENT);

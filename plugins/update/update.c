@@ -1308,6 +1308,12 @@ static cdns_verdict_t update_query(void *state, cdns_query_t *q)
 	cdns_zone_t *z = cdns_registry_get(view, q->qname);
 	if (z == NULL)
 		return answer(q, CDNS_RCODE_NOTAUTH, NULL);
+	/* A secondary zone changes only by transfers from its primary (we do not forward
+	 * updates, RFC 2136 §6). */
+	if (cdns_registry_is_secondary(view, q->qname)) {
+		cdns_zone_unref(z);
+		return answer(q, CDNS_RCODE_NOTAUTH, NULL);
+	}
 	if (cdns_zone_class(z) != q->qclass) {
 		cdns_zone_unref(z);
 		return answer(q, CDNS_RCODE_NOTAUTH, NULL);

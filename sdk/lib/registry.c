@@ -24,6 +24,7 @@ typedef struct entry {
 	const void *owner;
 	cdns_journal_t *journal; /* the backend's; used by commits (control thread) */
 	cdns_serial_policy_t policy;
+	bool secondary;
 } entry_t;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -57,6 +58,8 @@ int cdns_registry_publish(const char *view, cdns_zone_t *zone, const void *owner
 	if (*pp != NULL) {
 		old = (*pp)->zone;
 		(*pp)->zone = cdns_zone_ref(zone);
+		if ((*pp)->owner != owner)
+			(*pp)->secondary = false; /* another publisher: its own kind of zone */
 		(*pp)->owner = owner;
 	} else {
 		entry_t *e = calloc(1, sizeof(*e));
@@ -106,6 +109,32 @@ cdns_zone_t *cdns_registry_get(const char *view, const uint8_t *apex)
 		z = cdns_zone_ref((*pp)->zone);
 	pthread_mutex_unlock(&lock);
 	return z;
+}
+
+int cdns_registry_set_secondary(const char *view, const uint8_t *apex, bool secondary)
+{
+	if (view == NULL)
+		view = "default";
+	int rc = CDNS_ENOENT;
+	pthread_mutex_lock(&lock);
+	entry_t **pp = find(view, apex);
+	if (*pp != NULL) {
+		(*pp)->secondary = secondary;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+bool cdns_registry_is_secondary(const char *view, const uint8_t *apex)
+{
+	if (view == NULL)
+		view = "default";
+	pthread_mutex_lock(&lock);
+	entry_t **pp = find(view, apex);
+	bool secondary = *pp != NULL && (*pp)->secondary;
+	pthread_mutex_unlock(&lock);
+	return secondary;
 }
 
 int cdns_registry_set_journal(const char *view, const uint8_t *apex, cdns_journal_t *j,

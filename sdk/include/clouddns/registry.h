@@ -6,6 +6,7 @@
 #ifndef CLOUDDNS_REGISTRY_H
 #define CLOUDDNS_REGISTRY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <clouddns/changeset.h>
@@ -26,6 +27,12 @@ void cdns_registry_withdraw(const char *view, const uint8_t *apex, const void *o
  * view, or NULL. The caller drops it with cdns_zone_unref(). Any thread; takes a lock: not
  * for the per-query path. */
 cdns_zone_t *cdns_registry_get(const char *view, const uint8_t *apex);
+
+/* Mark a published zone as a copy of another server's (a secondary zone): it changes only by
+ * transfers from its primaries, so the update plugin refuses RFC 2136 updates for it. The
+ * mark is kept while the same owner republishes the zone. Returns 0 or CDNS_ENOENT. */
+int cdns_registry_set_secondary(const char *view, const uint8_t *apex, bool secondary);
+bool cdns_registry_is_secondary(const char *view, const uint8_t *apex);
 
 /* Attach the zone's journal (opened by its backend, which keeps ownership and detaches with
  * j = NULL before closing it) and the serial policy commits use. Returns 0 or CDNS_ENOENT

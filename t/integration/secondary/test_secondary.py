@@ -352,3 +352,22 @@ def test_tsig_wrong_key_refused(make_server, knot, tmp_path):
     srv.wait_log("no primary could be checked", timeout=20)
     assert rcode(srv) == dns.rcode.SERVFAIL
     assert "AXFR from" not in srv.log()
+
+
+def test_update_refused_on_secondary_zone(make_server, knot, tmp_path):
+    """RFC 2136 updates for a zone we only copy are NOTAUTH (we do not forward), even with an
+    update plugin that would accept any zone; the zone stays as transferred."""
+    import dns.update
+    k = knot()
+    srv = make_server("- update: {acl: [{address: 127.0.0.0/8}]}\n" + pipeline(k.port),
+                      start=False)
+    k.notify_port = srv.port
+    k.start()
+    srv.start()
+    wait_for(lambda: serving(srv), what="the first transfer")
+    u = dns.update.UpdateMessage("example.test.")
+    u.add("sneaky", 300, "A", "192.0.2.66")
+    r = dns.query.tcp(u, "127.0.0.1", port=srv.port, timeout=5)
+    assert r.rcode() == dns.rcode.NOTAUTH
+    assert rcode(srv, "sneaky.example.test.") == dns.rcode.NXDOMAIN
+    assert soa_serial(srv.port) == 1
