@@ -201,10 +201,11 @@ zone:
 class Bind:
     """named as the primary of one zone (allow-transfer and notify to our server)."""
 
-    def __init__(self, base, name="example.test", text=None, notify_port=None):
+    def __init__(self, base, name="example.test", text=None, notify_port=None, dynamic=False):
         self.dir = Path(base)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.name = name
+        self.dynamic = dynamic  # accept RFC 2136 updates from 127.0.0.1 (then no rndc reload)
         self.port = free_port(ipv6=False)
         self.conf = self.dir / "named.conf"
         self.logfile = self.dir / "named.log"
@@ -237,6 +238,7 @@ zone "{self.name}" {{
     type primary;
     file "{self.zonefile}";
     {notify}
+    {"allow-update { 127.0.0.1; };" if self.dynamic else ""}
 }};
 """)
         (self.dir / "rndc.conf").write_text(f"""key "rndc-key" {{ algorithm hmac-sha256; secret "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI="; }};

@@ -28,3 +28,23 @@ def test_bind_primary(make_server, bind, tmp_path):
     assert "new.example.test." in copy.read_text()
     r = query(srv.port, "nope.example.test.")
     assert r.rcode() == dns.rcode.NXDOMAIN
+
+
+def test_bind_primary_nsupdate(make_server, bind, tmp_path):
+    """A change made on named with BIND's own nsupdate: named NOTIFYs us and we take it by
+    IXFR."""
+    import subprocess
+    b = bind(dynamic=True)
+    srv = make_server(pipeline(b.port), start=False)
+    b.notify_port = srv.port
+    b.start()
+    srv.start()
+    wait_for(lambda: serving(srv), what="the first transfer")
+    cmds = (f"server 127.0.0.1 {b.port}\nzone example.test\n"
+            "update add fromnsupdate.example.test 300 A 192.0.2.55\nsend\n")
+    out = subprocess.run(["nsupdate"], input=cmds, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    wait_for(lambda: serving(srv, "fromnsupdate.example.test."), what="the IXFR after nsupdate")
+    log = srv.wait_log(f"IXFR from 127.0.0.1@{b.port}: serial 1 -> 2")
+    assert "NOTIFY from 127.0.0.1@" in log
+    same_answers(b.port, srv.port)
