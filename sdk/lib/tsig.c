@@ -71,6 +71,8 @@ struct input {
 
 static void add(struct input *in, const void *p, size_t n)
 {
+	if (n == 0)
+		return; /* p may be NULL then (no Other Data) */
 	if (in->overflow || n > in->cap - in->len) {
 		in->overflow = true;
 		return;
