@@ -13,6 +13,7 @@
 
 static const char *const log_levels[] = { "error", "warning", "notice", "info", "debug", NULL };
 static const char *const log_targets[] = { "stderr", "syslog", NULL };
+static const char *const steering_modes[] = { "adaptive", "random", "hash", NULL }; /* CDNS__STEER_* */
 
 #define SETTING(key, type, field, def, min, max)                                             \
 	{                                                                                     \
@@ -35,6 +36,8 @@ static const cdns_opt_def_t server_opts[] = {
 	SETTING("plugin_path", CDNS_OPT_STRLIST, plugin_path, NULL, 0, -1),
 	SETTING("user", CDNS_OPT_STRING, user, NULL, 0, -1),
 	SETTING("pid_file", CDNS_OPT_STRING, pid_file, NULL, 0, -1),
+	{ "udp_steering", CDNS_OPT_ENUM, offsetof(cdns__settings_t, udp_steering), "adaptive", 0,
+	  -1, false, steering_modes },
 	CDNS_OPT_END,
 };
 

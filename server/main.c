@@ -137,10 +137,12 @@ static void reload(void)
 	cdns_diag_free(d);
 	cdns__pipeline_t *old = atomic_load(&cdns__srv.current);
 	if (p->settings.workers != old->settings.workers ||
+	    p->settings.udp_steering != old->settings.udp_steering ||
 	    p->settings.n_listen != old->settings.n_listen ||
 	    memcmp(p->settings.listen_addr, old->settings.listen_addr,
 		   sizeof(p->settings.listen_addr)) != 0)
-		cdns_warn("reload: changes to 'listen' and 'workers' take effect after a restart");
+		cdns_warn("reload: changes to 'listen', 'workers' and 'udp_steering' take effect "
+			  "after a restart");
 	/* Keep the sockets' parameters; everything else is new. */
 	p->settings.workers = old->settings.workers;
 	p->n_workers = old->n_workers;
@@ -340,6 +342,7 @@ int main(int argc, char **argv)
 		cdns_err("cannot start worker threads");
 		return 1;
 	}
+	cdns__steer_start(&cdns__srv, p->settings.udp_steering);
 	char addrs[512] = "";
 	for (unsigned i = 0; i < p->settings.n_listen; i++) {
 		char host[INET6_ADDRSTRLEN];

@@ -39,6 +39,7 @@ typedef struct cdns__settings {
 	const cdns_conf_t *plugin_path;
 	const char *user;
 	const char *pid_file;
+	int udp_steering; /* CDNS__STEER_* */
 	unsigned n_listen;
 	cdns_sockaddr_t listen_addr[CDNS_MAX_LISTEN];
 	socklen_t listen_len[CDNS_MAX_LISTEN];
@@ -184,6 +185,10 @@ typedef struct cdns__server {
 } cdns__server_t;
 
 extern cdns__server_t cdns__srv;
+
+/* steer.c: which worker's UDP socket receives a datagram. */
+enum { CDNS__STEER_ADAPTIVE, CDNS__STEER_RANDOM, CDNS__STEER_HASH };
+int cdns__steer_start(cdns__server_t *s, int mode);
 
 /* loader.c: build a pipeline from a configuration file. Errors go to d. */
 int cdns__pipeline_build(const char *path, bool check_only, cdns_diag_t *d,

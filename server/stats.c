@@ -40,4 +40,16 @@ void cdns__stats_log(const cdns__server_t *s)
 		    (unsigned long long)t.truncated, (unsigned long long)t.tcp_accepted,
 		    (unsigned long long)t.tcp_refused, (unsigned long long)t.tcp_closed_idle,
 		    (unsigned long long)t.plugin_failures);
+	if (s->n_workers > 1) {
+		/* How UDP was spread (udp_steering). */
+		char line[1024];
+		size_t used = 0;
+		line[0] = '\0';
+		for (unsigned i = 0; i < s->n_workers && used < sizeof(line) - 24; i++)
+			used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%llu",
+						 i ? " " : "",
+						 (unsigned long long)s->workers[i]->stats.queries_udp);
+		cdns_notice("statistics: udp queries per worker: %s%s", line,
+			    used >= sizeof(line) - 24 ? " ..." : "");
+	}
 }
