@@ -1,6 +1,7 @@
 /* Building a pipeline: read the configuration, load each plugin (dlopen, ABI check), run its
  * setup. Used at start, by "clouddns -t" and by every reload. */
 #include <dirent.h>
+#include <sched.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@ static const cdns_opt_def_t server_opts[] = {
 	SETTING("plugin_path", CDNS_OPT_STRLIST, plugin_path, NULL, 0, -1),
 	SETTING("user", CDNS_OPT_STRING, user, NULL, 0, -1),
 	SETTING("pid_file", CDNS_OPT_STRING, pid_file, NULL, 0, -1),
+	SETTING("cpu_affinity", CDNS_OPT_STRLIST, cpu_affinity, NULL, 0, -1),
 	{ "udp_steering", CDNS_OPT_ENUM, offsetof(cdns__settings_t, udp_steering), "adaptive", 0,
 	  -1, false, steering_modes },
 	CDNS_OPT_END,
@@ -52,6 +54,49 @@ static unsigned cpu_count(void)
 	if (n < 1)
 		return 1;
 	return n > CDNS_MAX_WORKERS ? CDNS_MAX_WORKERS : (unsigned)n;
+}
+
+/* cpu_affinity: "none" (the default), "auto" (worker i on the i-th CPU this process may use)
+ * or a list of CPU numbers (worker i on the (i mod length)-th). */
+static void parse_affinity(cdns__settings_t *st, cdns_diag_t *d)
+{
+	const cdns_conf_t *node = st->cpu_affinity;
+	st->n_cpus = 0;
+	if (node == NULL)
+		return;
+	if (node->kind == CDNS_CONF_SCALAR && strcmp(node->value, "none") == 0)
+		return;
+	if (node->kind == CDNS_CONF_SCALAR && strcmp(node->value, "auto") == 0) {
+		cpu_set_t set;
+		if (sched_getaffinity(0, sizeof(set), &set) != 0)
+			return;
+		for (unsigned c = 0; c < CPU_SETSIZE && st->n_cpus < CDNS_MAX_WORKERS; c++)
+			if (CPU_ISSET(c, &set))
+				st->cpus[st->n_cpus++] = (uint16_t)c;
+		return;
+	}
+	const cdns_conf_t *item = node->kind == CDNS_CONF_SEQ ? node->child : node;
+	for (; item != NULL; item = node->kind == CDNS_CONF_SEQ ? item->next : NULL) {
+		int64_t n;
+		if (item->value == NULL || cdns_parse_int(item->value, &n) != 0 || n < 0 ||
+		    n >= CPU_SETSIZE) {
+			cdns_diag_error(d, item,
+					"server: option 'cpu_affinity': must be \"none\", \"auto\" or a "
+					"list of CPU numbers (0..%d), got \"%s\"",
+					CPU_SETSIZE - 1, item->value ? item->value : "");
+			st->n_cpus = 0;
+			return;
+		}
+		if (st->n_cpus == CDNS_MAX_WORKERS) {
+			cdns_diag_error(d, item, "server: option 'cpu_affinity': at most %d CPUs",
+					CDNS_MAX_WORKERS);
+			st->n_cpus = 0;
+			return;
+		}
+		st->cpus[st->n_cpus++] = (uint16_t)n;
+	}
+	if (st->n_cpus == 0)
+		cdns_diag_error(d, node, "server: option 'cpu_affinity': no CPU given");
 }
 
 /* Fill the settings from the "server:" map; errors to d. */
@@ -104,6 +149,8 @@ static void parse_settings(cdns__pipeline_t *p, const cdns_conf_t *node, cdns_di
 		if (st->n_listen == 0 && cdns_diag_count(d) == 0)
 			cdns_diag_error(d, st->listen, "server: option 'listen': no address given");
 	}
+
+	parse_affinity(st, d);
 
 	if (st->identity == NULL) {
 		static char host[256];

@@ -138,11 +138,13 @@ static void reload(void)
 	cdns__pipeline_t *old = atomic_load(&cdns__srv.current);
 	if (p->settings.workers != old->settings.workers ||
 	    p->settings.udp_steering != old->settings.udp_steering ||
+	    p->settings.n_cpus != old->settings.n_cpus ||
+	    memcmp(p->settings.cpus, old->settings.cpus, sizeof(p->settings.cpus)) != 0 ||
 	    p->settings.n_listen != old->settings.n_listen ||
 	    memcmp(p->settings.listen_addr, old->settings.listen_addr,
 		   sizeof(p->settings.listen_addr)) != 0)
-		cdns_warn("reload: changes to 'listen', 'workers' and 'udp_steering' take effect "
-			  "after a restart");
+		cdns_warn("reload: changes to 'listen', 'workers', 'udp_steering' and "
+			  "'cpu_affinity' take effect after a restart");
 	/* Keep the sockets' parameters; everything else is new. */
 	p->settings.workers = old->settings.workers;
 	p->n_workers = old->n_workers;

@@ -40,6 +40,9 @@ typedef struct cdns__settings {
 	const char *user;
 	const char *pid_file;
 	int udp_steering; /* CDNS__STEER_* */
+	const cdns_conf_t *cpu_affinity; /* "none", "auto" or a list of CPU numbers */
+	unsigned n_cpus;                 /* 0: no pinning */
+	uint16_t cpus[CDNS_MAX_WORKERS]; /* worker i runs on cpus[i % n_cpus] */
 	unsigned n_listen;
 	cdns_sockaddr_t listen_addr[CDNS_MAX_LISTEN];
 	socklen_t listen_len[CDNS_MAX_LISTEN];

@@ -491,6 +491,23 @@ int cdns__workers_start(cdns__server_t *s, cdns__pipeline_t *p)
 		}
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	for (unsigned i = 0; i < s->n_workers; i++) {
+		char name[16]; /* what top -H and /proc/PID/task/TID/comm show */
+		snprintf(name, sizeof(name), "cdns-worker-%u", i);
+		(void)pthread_setname_np(s->workers[i]->thread, name);
+	}
+	/* cpu_affinity: each worker on its CPU (the control thread stays free to move). */
+	const cdns__settings_t *st = &p->settings;
+	for (unsigned i = 0; rc == 0 && st->n_cpus > 0 && i < s->n_workers; i++) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		unsigned cpu = st->cpus[i % st->n_cpus];
+		CPU_SET(cpu, &set);
+		int e = pthread_setaffinity_np(s->workers[i]->thread, sizeof(set), &set);
+		if (e != 0)
+			cdns_warn("cpu_affinity: cannot run worker %u on CPU %u: %s", i, cpu,
+				  strerror(e));
+	}
 	return rc;
 }
 

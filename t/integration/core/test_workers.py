@@ -1,16 +1,19 @@
-"""UDP steering (server option udp_steering): which workers receive UDP queries. Checked with
-the per-worker counts the server logs when it exits, and with its debug log of changes."""
+"""Worker threads: UDP steering (server option udp_steering: which workers receive UDP
+queries, checked with the per-worker counts the server logs when it exits and with its debug
+log of changes) and cpu_affinity (checked in /proc)."""
 
+import os
 import re
 import signal
 import socket
+import subprocess
 import threading
 import time
 
 import dns.query
 import dns.rcode
 
-from cdnstest import make_query
+from cdnstest import PLUGIN_DIR, SERVER_BIN, make_query, server_env
 
 
 def per_worker(srv):
@@ -102,3 +105,60 @@ def test_adaptive_grows_under_a_flood_and_shrinks_after(make_server):
     ask(srv, 20, sockets=4)
     counts = per_worker(srv)
     assert counts[1] > 0, counts  # it did receive during the flood
+
+
+def worker_cpus(srv):
+    """{thread name: Cpus_allowed_list} of the worker threads."""
+    out = {}
+    task_dir = f"/proc/{srv.proc.pid}/task"
+    for tid in os.listdir(task_dir):
+        try:
+            with open(f"{task_dir}/{tid}/comm") as f:
+                comm = f.read().strip()
+            with open(f"{task_dir}/{tid}/status") as f:
+                status = f.read()
+        except FileNotFoundError:
+            continue
+        if comm.startswith("cdns-worker-"):
+            out[comm] = re.search(r"Cpus_allowed_list:\s+(\S+)", status).group(1)
+    return out
+
+
+def test_workers_are_named_and_not_pinned_by_default(make_server):
+    srv = make_server(server={"workers": 2})
+    cpus = worker_cpus(srv)
+    assert sorted(cpus) == ["cdns-worker-0", "cdns-worker-1"]
+    allowed = os.sched_getaffinity(0)
+    if len(allowed) > 1:
+        assert all("-" in v or "," in v for v in cpus.values()), cpus
+
+
+def test_cpu_affinity_list(make_server):
+    cpu = min(os.sched_getaffinity(0))
+    srv = make_server(server={"workers": 3, "cpu_affinity": [cpu]})
+    assert worker_cpus(srv) == {f"cdns-worker-{i}": str(cpu) for i in range(3)}
+    srv.assert_serving()
+
+
+def test_cpu_affinity_auto(make_server):
+    allowed = sorted(os.sched_getaffinity(0))
+    srv = make_server(server={"workers": 2, "cpu_affinity": "auto"})
+    want = {f"cdns-worker-{i}": str(allowed[i % len(allowed)]) for i in range(2)}
+    assert worker_cpus(srv) == want
+    srv.assert_serving()
+
+
+def test_cpu_affinity_errors(server_bin, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("""\
+server:
+  cpu_affinity: [0, lots]
+pipeline:
+  - chaos: {}
+""")
+    out = subprocess.run([str(SERVER_BIN), "-t", "-P", str(PLUGIN_DIR), "-c", str(path)],
+                         capture_output=True, text=True, timeout=60, env=server_env())
+    assert out.returncode == 1
+    assert out.stderr.splitlines() == [
+        f"{path}:2:21: server: option 'cpu_affinity': must be \"none\", \"auto\" or a list of "
+        f"CPU numbers (0..1023), got \"lots\""]
