@@ -45,11 +45,20 @@ void cdns_resp_reset(cdns_query_t *q)
 	q->ede_text = NULL;
 	q->resp_wire_set = 0;
 	if (q->qname_len > 0) {
-		/* Echo the question with the client's case (RFC 4343 §4.1). */
-		uint8_t name[CDNS_NAME_MAXLEN];
-		size_t pos = q->qname_off;
-		if (cdns_name_unpack(q->msg.wire, q->msg.len, &pos, name) > 0)
-			(void)cdns_pkt_put_question(&q->resp, name, q->qtype, q->qclass);
+		/* Echo the question with the client's case (RFC 4343 §4.1), read in place: the
+		 * first name of a message cannot be compressed (nothing precedes it to point
+		 * to). Unpacking stays as the fallback for a hand-made cdns_query_t. */
+		const uint8_t *wire = q->msg.wire;
+		if (q->qname_off + q->qname_len <= q->msg.len &&
+		    cdns_name_check(wire + q->qname_off, q->qname_len) == q->qname_len) {
+			(void)cdns_pkt_put_question(&q->resp, wire + q->qname_off, q->qtype,
+						    q->qclass);
+		} else {
+			uint8_t name[CDNS_NAME_MAXLEN];
+			size_t pos = q->qname_off;
+			if (cdns_name_unpack(wire, q->msg.len, &pos, name) > 0)
+				(void)cdns_pkt_put_question(&q->resp, name, q->qtype, q->qclass);
+		}
 	}
 }
 

@@ -735,9 +735,9 @@ static int cdns__build_index(cdns_zone_t *z)
 	memset(z->index, 0xff, cap * sizeof(*z->index));
 	for (size_t i = 0; i < z->n_nodes; i++) {
 		uint32_t s = cdns__slot(z->nodes[i].hash, bits);
-		while (z->index[s] != CDNS__NONE)
+		while ((uint32_t)z->index[s] != CDNS__NONE)
 			s = (s + 1) & (uint32_t)(cap - 1);
-		z->index[s] = (uint32_t)i;
+		z->index[s] = ((uint64_t)z->nodes[i].hash << 32) | (uint32_t)i;
 	}
 	return 0;
 }

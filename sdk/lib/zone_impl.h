@@ -8,7 +8,9 @@
  *   rrsets  the RRsets of node i are nodes[i].rrsets[0 .. n_rrsets), sorted by type.
  *   rdata   every RRset's RDATA back to back, each entry a 16-bit length and the bytes.
  *   names   every owner, lower-cased, followed by its spelling as written when that differs.
- *   index   open addressing (linear probing) over node indexes, keyed by cdns_name_hash. */
+ *   index   open addressing (linear probing), keyed by cdns_name_hash: each slot holds the
+ *           node's hash (high 32 bits) and index (low 32 bits), so a probe that does not
+ *           match never touches the node (one cache miss fewer per collision). */
 #ifndef CDNS_ZONE_IMPL_H
 #define CDNS_ZONE_IMPL_H
 
@@ -40,7 +42,7 @@ struct cdns_zone {
 	size_t rdata_len;
 	uint8_t *names;
 	size_t names_len;
-	uint32_t *index;
+	uint64_t *index;
 	unsigned index_bits; /* the index has 1 << index_bits slots */
 	const cdns_rrset_t *soa;
 };
@@ -60,12 +62,15 @@ static inline const cdns_znode_t *cdns__zone_lookup(const cdns_zone_t *z, const 
 	uint32_t i = cdns__slot(hash, z->index_bits);
 
 	for (;;) {
-		uint32_t ni = z->index[i];
+		uint64_t e = z->index[i];
+		uint32_t ni = (uint32_t)e;
 		if (ni == CDNS__NONE)
 			return NULL;
-		const cdns_znode_t *n = &z->nodes[ni];
-		if (n->hash == hash && memcmp(n->owner, name, len) == 0)
-			return n;
+		if ((uint32_t)(e >> 32) == hash) {
+			const cdns_znode_t *n = &z->nodes[ni];
+			if (memcmp(n->owner, name, len) == 0)
+				return n;
+		}
 		i = (i + 1) & mask;
 	}
 }
