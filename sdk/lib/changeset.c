@@ -20,6 +20,8 @@
 #include <clouddns/wire.h>
 #include <clouddns/zone.h>
 
+#include "zone_impl.h"
+
 #define CDNS__CS_BLK_MIN    2048u      /* first arena block: a small update fits */
 #define CDNS__CS_BLK_MAX    (1u << 20) /* blocks double up to this size */
 #define CDNS__APPLY_REPORTS 100        /* problems reported one by one, then counted */
@@ -674,6 +676,131 @@ static void cdns__apply_dup_added(cdns__apply_t *a, const cdns_changeset_t *cs,
 	}
 }
 
+/* Add the records of old's node n that the changeset keeps (not removed; at the apex not the
+ * SOA) to b. */
+static int cdns__add_kept(cdns_zone_builder_t *b, const cdns_zone_t *old, size_t i,
+                          const cdns__hidx_t *skip, size_t n_skip)
+{
+	const cdns_znode_t *n = cdns_zone_node(old, i);
+	uint16_t rclass = cdns_zone_class(old);
+	for (uint64_t j = 0; j < n->n_rrsets; j++) {
+		const cdns_rrset_t *s = &n->rrsets[j];
+		if (i == 0 && s->type == CDNS_T_SOA)
+			continue;
+		size_t pos = 0;
+		const uint8_t *rd;
+		uint16_t len;
+		for (uint64_t k = 0; cdns_rrset_next(s, &pos, &rd, &len); k++) {
+			uint64_t key = (uint64_t)i << 32 | j << 16 | k;
+			if (cdns__skip_has(skip, n_skip, key))
+				continue;
+			int ret = cdns_zone_builder_add(b, n->owner_case, s->type, rclass, s->ttl, rd,
+			                                len, NULL, 0);
+			if (ret < 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int cdns__name_ptr_cmp(const void *a, const void *b)
+{
+	return cdns_name_cmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b);
+}
+
+/* The fast path: a zone of only the owners the changeset touches (the apex among them),
+ * spliced into a copy of old's node array (cdns__zone_patch). CDNS_ENOTSUP when the change
+ * is not one it handles: zone cuts or DNAMEs added, removed or changed (they change the
+ * occlusion of whole subtrees), or old already shares the most segments a version may. */
+static int cdns__apply_fast(const cdns_zone_t *old, const cdns_changeset_t *cs,
+                            const cdns__hidx_t *skip, size_t n_skip, cdns_zone_msg_cb cb,
+                            void *ctx, cdns_zone_t **out)
+{
+	const uint8_t *apex = cdns_zone_apex(old);
+	if (cdns__zone_segs(old) >= CDNS__ZONE_SEGS_MAX)
+		return CDNS_ENOTSUP;
+	size_t n_rr = cs->n[CDNS_CS_REMOVED] + cs->n[CDNS_CS_ADDED];
+	for (int sec = 0; sec < 2; sec++) {
+		for (size_t i = 0; i < cs->n[sec]; i++) {
+			const cdns_changeset_rr_t *rr = &cs->rrs[sec][i];
+			if (rr->type == CDNS_T_DNAME ||
+			    (rr->type == CDNS_T_NS && !cdns_name_equal(rr->owner, apex)))
+				return CDNS_ENOTSUP;
+		}
+	}
+
+	int ret = CDNS_ENOMEM;
+	uint8_t *names = malloc((n_rr + 1) * (size_t)CDNS_NAME_MAXLEN);
+	const uint8_t **aff = malloc((n_rr + 1) * sizeof(*aff));
+	cdns_zone_t *mini = NULL;
+	cdns_zone_builder_t *b = NULL;
+	if (names == NULL || aff == NULL)
+		goto done;
+	size_t n_aff = 0;
+	memcpy(names, apex, cdns_name_len(apex));
+	aff[n_aff++] = names;
+	for (int sec = 0; sec < 2; sec++) {
+		for (size_t i = 0; i < cs->n[sec]; i++) {
+			uint8_t *l = names + n_aff * (size_t)CDNS_NAME_MAXLEN;
+			cdns_name_copy_lower(l, cs->rrs[sec][i].owner);
+			aff[n_aff++] = l;
+		}
+	}
+	qsort(aff, n_aff, sizeof(*aff), cdns__name_ptr_cmp);
+	size_t u = 0;
+	for (size_t i = 0; i < n_aff; i++)
+		if (u == 0 || !cdns_name_equal(aff[u - 1], aff[i]))
+			aff[u++] = aff[i];
+	n_aff = u;
+
+	/* Owners that are zone cuts or DNAMEs now keep the slow path too. */
+	ret = CDNS_ENOTSUP;
+	for (size_t i = 0; i < n_aff; i++) {
+		const cdns_znode_t *n = cdns_zone_find(old, aff[i], cdns_name_hash(aff[i]));
+		if (n != NULL && (n->flags & (CDNS_ZNODE_DELEG | CDNS_ZNODE_DNAME)))
+			goto done;
+	}
+
+	/* The affected owners' records after the change: what old keeps of them, the SOA
+	 * after, the added records (in the order the full rebuild adds them). */
+	ret = CDNS_ENOMEM;
+	const cdns_znode_t *apex_node = cdns_zone_node(old, 0);
+	b = cdns_zone_builder_new(apex_node->owner_case, cdns_zone_class(old));
+	if (b == NULL)
+		goto done;
+	for (size_t i = 0; i < n_aff; i++) {
+		const cdns_znode_t *n = cdns_zone_find(old, aff[i], cdns_name_hash(aff[i]));
+		if (n != NULL && (ret = cdns__add_kept(b, old, (size_t)(n - apex_node), skip,
+		                                       n_skip)) < 0)
+			goto done;
+	}
+	const cdns_changeset_rr_t *soa = &cs->soa[CDNS_CS_AFTER];
+	ret = cdns_zone_builder_add(b, apex_node->owner_case, CDNS_T_SOA, cdns_zone_class(old),
+	                            soa->ttl, soa->rdata, soa->rdlen, NULL, 0);
+	if (ret < 0)
+		goto done;
+	for (size_t i = 0; i < cs->n[CDNS_CS_ADDED]; i++) {
+		const cdns_changeset_rr_t *rr = &cs->rrs[CDNS_CS_ADDED][i];
+		ret = cdns_zone_builder_add(b, rr->owner, rr->type, rr->rclass, rr->ttl, rr->rdata,
+		                            rr->rdlen, NULL, 0);
+		if (ret < 0)
+			goto done;
+	}
+	/* The builder's checks of these owners are the checks of the change: what it finds
+	 * wrong, the whole zone would have wrong. */
+	ret = cdns_zone_builder_finish(b, cb, ctx, &mini);
+	b = NULL;
+	if (ret < 0)
+		goto done;
+	ret = cdns__zone_patch(old, mini, aff, n_aff, out);
+done:
+	cdns_zone_builder_free(b);
+	cdns_zone_unref(mini);
+	free(names);
+	free(aff);
+	return ret;
+}
+
 #pragma GCC visibility push(default)
 
 int cdns_zone_apply(const cdns_zone_t *old, const cdns_changeset_t *cs, cdns_zone_msg_cb cb,
@@ -717,6 +844,10 @@ int cdns_zone_apply(const cdns_zone_t *old, const cdns_changeset_t *cs, cdns_zon
 		ret = a.ret;
 		goto cleanup;
 	}
+
+	ret = cdns__apply_fast(old, cs, skip, n_skip, cb, ctx, out);
+	if (ret != CDNS_ENOTSUP)
+		goto cleanup;
 
 	/* Old records minus the removed ones and old's SOA, in the zone's order (so the skip
 	 * keys come up in sorted order), then the SOA after and the added records. */

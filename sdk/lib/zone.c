@@ -677,7 +677,7 @@ static size_t cdns__map_len(size_t size)
 }
 
 /* Zeroed memory for one frozen array. */
-static void *cdns__big_alloc(size_t size)
+void *cdns__big_alloc(size_t size)
 {
 	if (size < CDNS__HUGE_MIN)
 		return calloc(1, size ? size : 1);
@@ -698,7 +698,7 @@ static void *cdns__big_alloc(size_t size)
 	return p + head;
 }
 
-static void cdns__big_free(void *p, size_t size)
+void cdns__big_free(void *p, size_t size)
 {
 	if (p == NULL)
 		return;
@@ -708,21 +708,82 @@ static void cdns__big_free(void *p, size_t size)
 		munmap(p, cdns__map_len(size));
 }
 
-static void cdns__zone_free(cdns_zone_t *z)
+static void cdns__seg_unref(cdns__zseg_t *g)
+{
+	if (g == NULL || atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	cdns__big_free(g->rrsets, g->n_rrsets * sizeof(*g->rrsets));
+	cdns__big_free(g->rdata, g->rdata_len);
+	cdns__big_free(g->names, g->names_len + CDNS__NAMES_PAD);
+	free(g);
+}
+
+void cdns__zone_free(cdns_zone_t *z)
 {
 	if (z == NULL)
 		return;
-	cdns__big_free(z->nodes, z->n_nodes * sizeof(*z->nodes));
+	cdns__big_free(z->nodes, (z->nodes_cap ? z->nodes_cap : z->n_nodes) * sizeof(*z->nodes));
 	cdns__big_free(z->parent, z->n_nodes * sizeof(*z->parent));
+	/* A zone still being built owns its arrays; a finished one holds segments. */
 	cdns__big_free(z->rrsets, z->n_rrsets * sizeof(*z->rrsets));
 	cdns__big_free(z->rdata, z->rdata_len);
 	cdns__big_free(z->names, z->names_len + CDNS__NAMES_PAD);
+	for (unsigned i = 0; i < z->n_segs; i++)
+		cdns__seg_unref(z->segs[i]);
+	free(z->segs);
 	cdns__big_free(z->index,
 	               z->index != NULL ? ((size_t)1 << z->index_bits) * sizeof(*z->index) : 0);
 	free(z);
 }
 
-static int cdns__build_index(cdns_zone_t *z)
+unsigned cdns__zone_segs(const cdns_zone_t *z)
+{
+	return z->n_segs;
+}
+
+/* The builder's arrays become the zone's one segment. */
+static int cdns__zone_seal(cdns_zone_t *z)
+{
+	cdns__zseg_t *g = calloc(1, sizeof(*g));
+	z->segs = malloc(sizeof(*z->segs));
+	if (g == NULL || z->segs == NULL) {
+		free(g);
+		return CDNS_ENOMEM;
+	}
+	atomic_init(&g->refs, 1);
+	g->rrsets = z->rrsets;
+	g->n_rrsets = z->n_rrsets;
+	g->rdata = z->rdata;
+	g->rdata_len = z->rdata_len;
+	g->names = z->names;
+	g->names_len = z->names_len;
+	z->rrsets = NULL;
+	z->rdata = NULL;
+	z->names = NULL;
+	z->segs[0] = g;
+	z->n_segs = 1;
+	return 0;
+}
+
+/* SOA-derived fields, from the apex node. */
+void cdns__zone_soa_fields(cdns_zone_t *z)
+{
+	z->soa = cdns__node_rrset(&z->nodes[0], CDNS_T_SOA);
+	z->serial = 0;
+	z->neg_ttl = 0;
+	if (z->soa != NULL) {
+		const uint8_t *rd = z->soa->rdata + 2;
+		uint16_t len = cdns_get16(z->soa->rdata);
+		/* SOA RDATA: MNAME, RNAME, then SERIAL REFRESH RETRY EXPIRE MINIMUM. */
+		if (len >= 20) {
+			z->serial = cdns_get32(rd + len - 20);
+			uint32_t min = cdns_get32(rd + len - 4);
+			z->neg_ttl = min < z->soa->ttl ? min : z->soa->ttl;
+		}
+	}
+}
+
+int cdns__build_index(cdns_zone_t *z)
 {
 	unsigned bits = 1;
 	while (((size_t)1 << bits) < z->n_nodes * 2)
@@ -1102,22 +1163,14 @@ int cdns_zone_builder_finish(cdns_zone_builder_t *b, cdns_zone_msg_cb cb, void *
 		goto cleanup;
 	cdns__check_glue(b, z, rs_rec);
 
-	z->soa = cdns__node_rrset(&z->nodes[0], CDNS_T_SOA);
-	if (z->soa != NULL) {
-		const uint8_t *rd = z->soa->rdata + 2;
-		uint16_t len = cdns_get16(z->soa->rdata);
-		/* SOA RDATA: MNAME, RNAME, then SERIAL REFRESH RETRY EXPIRE MINIMUM. */
-		if (len >= 20) {
-			z->serial = cdns_get32(rd + len - 20);
-			uint32_t min = cdns_get32(rd + len - 4);
-			z->neg_ttl = min < z->soa->ttl ? min : z->soa->ttl;
-		}
-	}
+	cdns__zone_soa_fields(z);
 
 	if (b->errors > 0) {
 		ret = CDNS_EINVAL;
 		goto cleanup;
 	}
+	if ((ret = cdns__zone_seal(z)) < 0)
+		goto cleanup;
 	*out = z;
 	z = NULL;
 	ret = 0;

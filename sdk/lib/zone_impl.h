@@ -26,6 +26,22 @@
  * owner never reads past the blob, whatever the stored owner's length. */
 #define CDNS__NAMES_PAD CDNS_NAME_MAXLEN
 
+/* RRsets, RDATA and names that zone versions point into. A version made by patching its
+ * predecessor (cdns__zone_patch) shares the predecessor's segments and adds one of its own. */
+typedef struct cdns__zseg {
+	atomic_uint refs;
+	cdns_rrset_t *rrsets;
+	size_t n_rrsets;
+	uint8_t *rdata;
+	size_t rdata_len;
+	uint8_t *names;
+	size_t names_len;
+} cdns__zseg_t;
+
+/* A version shares at most this many segments; past it, a change rebuilds the zone (one
+ * segment again, and the memory of replaced records is given back). */
+#define CDNS__ZONE_SEGS_MAX 32
+
 struct cdns_zone {
 	atomic_uint refs;
 	uint16_t rclass;
@@ -35,6 +51,7 @@ struct cdns_zone {
 	uint32_t serial;
 	uint32_t neg_ttl; /* RFC 2308 §5: min(SOA TTL, SOA MINIMUM) */
 	size_t n_nodes, n_rrsets, n_rrs;
+	size_t nodes_cap; /* nodes allocated, when more than n_nodes (0: n_nodes) */
 	cdns_znode_t *nodes;
 	uint32_t *parent;
 	cdns_rrset_t *rrsets;
@@ -42,6 +59,9 @@ struct cdns_zone {
 	size_t rdata_len;
 	uint8_t *names;
 	size_t names_len;
+	cdns__zseg_t **segs; /* the segments the nodes point into (rrsets/rdata/names: while
+	                       * building, the builder's own, moved into segs[0] at the end) */
+	unsigned n_segs;
 	uint64_t *index;
 	unsigned index_bits; /* the index has 1 << index_bits slots */
 	const cdns_rrset_t *soa;
@@ -115,5 +135,20 @@ static inline int cdns__zone_contains(const cdns_zone_t *z, const uint8_t *name,
 		off += (size_t)name[off] + 1;
 	return off == len - z->apex_len && memcmp(name + off, apex, z->apex_len) == 0;
 }
+
+/* zone.c, for zpatch.c. */
+void *cdns__big_alloc(size_t size);
+void cdns__big_free(void *p, size_t size);
+int cdns__build_index(cdns_zone_t *z);
+void cdns__zone_free(cdns_zone_t *z);
+void cdns__zone_soa_fields(cdns_zone_t *z);
+
+/* zpatch.c: the version that differs from old in the nodes named in affected (lower-cased
+ * owners, the apex among them), whose content is that of the same names in mini (a zone
+ * built from exactly those owners' records; names it lacks have no records left).
+ * CDNS_ENOTSUP when it cannot (segments full): the caller rebuilds. */
+int cdns__zone_patch(const cdns_zone_t *old, const cdns_zone_t *mini,
+                     const uint8_t *const *affected, size_t n_affected, cdns_zone_t **out);
+unsigned cdns__zone_segs(const cdns_zone_t *z);
 
 #endif
