@@ -703,6 +703,21 @@ static int cdns__add_kept(cdns_zone_builder_t *b, const cdns_zone_t *old, size_t
 	return 0;
 }
 
+/* Add the SOA after and the added records of cs to b. */
+static int cdns__add_new(cdns_zone_builder_t *b, const cdns_zone_t *old, const cdns_changeset_t *cs)
+{
+	const cdns_changeset_rr_t *soa = &cs->soa[CDNS_CS_AFTER];
+	int ret = cdns_zone_builder_add(b, cdns_zone_node(old, 0)->owner_case, CDNS_T_SOA,
+	                                cdns_zone_class(old), soa->ttl, soa->rdata, soa->rdlen,
+	                                NULL, 0);
+	for (size_t i = 0; ret >= 0 && i < cs->n[CDNS_CS_ADDED]; i++) {
+		const cdns_changeset_rr_t *rr = &cs->rrs[CDNS_CS_ADDED][i];
+		ret = cdns_zone_builder_add(b, rr->owner, rr->type, rr->rclass, rr->ttl, rr->rdata,
+		                            rr->rdlen, NULL, 0);
+	}
+	return ret < 0 ? ret : 0;
+}
+
 static int cdns__name_ptr_cmp(const void *a, const void *b)
 {
 	return cdns_name_cmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b);
@@ -774,18 +789,8 @@ static int cdns__apply_fast(const cdns_zone_t *old, const cdns_changeset_t *cs,
 		                                       n_skip)) < 0)
 			goto done;
 	}
-	const cdns_changeset_rr_t *soa = &cs->soa[CDNS_CS_AFTER];
-	ret = cdns_zone_builder_add(b, apex_node->owner_case, CDNS_T_SOA, cdns_zone_class(old),
-	                            soa->ttl, soa->rdata, soa->rdlen, NULL, 0);
-	if (ret < 0)
+	if ((ret = cdns__add_new(b, old, cs)) < 0)
 		goto done;
-	for (size_t i = 0; i < cs->n[CDNS_CS_ADDED]; i++) {
-		const cdns_changeset_rr_t *rr = &cs->rrs[CDNS_CS_ADDED][i];
-		ret = cdns_zone_builder_add(b, rr->owner, rr->type, rr->rclass, rr->ttl, rr->rdata,
-		                            rr->rdlen, NULL, 0);
-		if (ret < 0)
-			goto done;
-	}
 	/* The builder's checks of these owners are the checks of the change: what it finds
 	 * wrong, the whole zone would have wrong. */
 	ret = cdns_zone_builder_finish(b, cb, ctx, &mini);
@@ -856,41 +861,11 @@ int cdns_zone_apply(const cdns_zone_t *old, const cdns_changeset_t *cs, cdns_zon
 	b = cdns_zone_builder_new(apex->owner_case, rclass);
 	if (b == NULL)
 		goto cleanup;
-	size_t next_skip = 0, n_nodes = cdns_zone_node_count(old);
-	for (size_t i = 0; i < n_nodes; i++) {
-		const cdns_znode_t *n = cdns_zone_node(old, i);
-		for (uint64_t j = 0; j < n->n_rrsets; j++) {
-			const cdns_rrset_t *s = &n->rrsets[j];
-			if (i == 0 && s->type == CDNS_T_SOA)
-				continue;
-			size_t pos = 0;
-			const uint8_t *rd;
-			uint16_t len;
-			for (uint64_t k = 0; cdns_rrset_next(s, &pos, &rd, &len); k++) {
-				uint64_t key = (uint64_t)i << 32 | j << 16 | k;
-				if (next_skip < n_skip && skip[next_skip].hash == key) {
-					next_skip++;
-					continue;
-				}
-				ret = cdns_zone_builder_add(b, n->owner_case, s->type, rclass,
-				                            s->ttl, rd, len, NULL, 0);
-				if (ret < 0)
-					goto cleanup;
-			}
-		}
-	}
-	const cdns_changeset_rr_t *soa = &cs->soa[CDNS_CS_AFTER];
-	ret = cdns_zone_builder_add(b, apex->owner_case, CDNS_T_SOA, rclass, soa->ttl, soa->rdata,
-	                            soa->rdlen, NULL, 0);
-	if (ret < 0)
-		goto cleanup;
-	for (size_t i = 0; i < cs->n[CDNS_CS_ADDED]; i++) {
-		const cdns_changeset_rr_t *rr = &cs->rrs[CDNS_CS_ADDED][i];
-		ret = cdns_zone_builder_add(b, rr->owner, rr->type, rr->rclass, rr->ttl, rr->rdata,
-		                            rr->rdlen, NULL, 0);
-		if (ret < 0)
+	for (size_t i = 0, n_nodes = cdns_zone_node_count(old); i < n_nodes; i++)
+		if ((ret = cdns__add_kept(b, old, i, skip, n_skip)) < 0)
 			goto cleanup;
-	}
+	if ((ret = cdns__add_new(b, old, cs)) < 0)
+		goto cleanup;
 	ret = cdns_zone_builder_finish(b, cb, ctx, out);
 	b = NULL; /* finish frees it in every case */
 cleanup:
