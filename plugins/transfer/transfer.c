@@ -35,17 +35,15 @@ struct transfer_state {
 	cdns_sockaddr_t notify[NOTIFY_MAX];
 	socklen_t notify_len[NOTIFY_MAX];
 	unsigned n_notify;
-	int fd4, fd6;
-	ev_io io4, io6;
-	struct notify_job *jobs; /* NOTIFYs waiting for their answer */
-	bool subscribed;
+	bool notifier_held, subscribed, subscribed_loaded;
 };
 
 /* One NOTIFY to one secondary, retried with backoff until answered (RFC 1996 §3.6). */
 struct notify_job {
 	struct notify_job *next;
-	struct transfer_state *st;
-	unsigned target;
+	cdns_sockaddr_t to;
+	socklen_t to_len;
+	unsigned target; /* its place in the notify list, for the log */
 	uint16_t id;
 	unsigned tries;
 	uint8_t apex[CDNS_NAME_MAXLEN];
@@ -170,7 +168,6 @@ static int transfer_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state
 			st->n_notify++;
 		}
 	}
-	st->fd4 = st->fd6 = -1;
 	if (bad) {
 		free(st);
 		return CDNS_ECONFIG;
@@ -179,12 +176,21 @@ static int transfer_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state
 	return 0;
 }
 
-/* --- NOTIFY (RFC 1996) on every committed change. --- */
+/* --- NOTIFY (RFC 1996) on every committed change and every newly loaded serial. --- */
+
+/* The sockets and the NOTIFYs in flight, shared by every instance and held by each one that
+ * has targets: during a reload the new instance takes it before the old one lets go, so a
+ * NOTIFY the old instance started is still repeated until answered. Control thread only. */
+static struct notifier {
+	unsigned refs;
+	int fd4, fd6;
+	ev_io io4, io6;
+	struct notify_job *jobs; /* waiting for their answer */
+} nf = { .fd4 = -1, .fd6 = -1 };
 
 static void job_free(struct notify_job *job)
 {
-	struct transfer_state *st = job->st;
-	for (struct notify_job **pp = &st->jobs; *pp != NULL; pp = &(*pp)->next) {
+	for (struct notify_job **pp = &nf.jobs; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == job) {
 			*pp = job->next;
 			break;
@@ -196,7 +202,6 @@ static void job_free(struct notify_job *job)
 
 static void notify_send(struct notify_job *job)
 {
-	struct transfer_state *st = job->st;
 	uint8_t buf[512];
 	cdns_pkt_t p;
 	cdns_pkt_init(&p, buf, sizeof(buf));
@@ -208,9 +213,8 @@ static void notify_send(struct notify_job *job)
 	if (job->soa_len > 0)
 		(void)cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, job->apex, CDNS_T_SOA, CDNS_C_IN,
 				      job->soa_ttl, job->soa, job->soa_len);
-	const cdns_sockaddr_t *to = &st->notify[job->target];
-	int fd = to->sa.sa_family == AF_INET ? st->fd4 : st->fd6;
-	if (fd >= 0 && sendto(fd, buf, p.len, 0, &to->sa, st->notify_len[job->target]) < 0)
+	int fd = job->to.sa.sa_family == AF_INET ? nf.fd4 : nf.fd6;
+	if (fd >= 0 && sendto(fd, buf, p.len, 0, &job->to.sa, job->to_len) < 0)
 		cdns_debug("transfer: NOTIFY send failed: %s", strerror(errno));
 	job->tries++;
 }
@@ -235,7 +239,6 @@ static void notify_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 static void notify_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
-	struct transfer_state *st = io->data;
 	uint8_t buf[4096];
 	cdns_sockaddr_t from;
 	socklen_t flen = sizeof(from);
@@ -245,8 +248,8 @@ static void notify_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	uint16_t id = cdns_get16(buf), flags = cdns_get16(buf + 2);
 	if (!(flags & CDNS_FLAG_QR) || CDNS_FLAGS_OPCODE(flags) != CDNS_OPCODE_NOTIFY)
 		return;
-	for (struct notify_job *job = st->jobs; job != NULL; job = job->next) {
-		const cdns_sockaddr_t *to = &st->notify[job->target];
+	for (struct notify_job *job = nf.jobs; job != NULL; job = job->next) {
+		const cdns_sockaddr_t *to = &job->to;
 		if (job->id != id || to->sa.sa_family != from.sa.sa_family)
 			continue;
 		/* The answer must come from where we sent it (RFC 5452 spirit). */
@@ -262,17 +265,58 @@ static void notify_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	}
 }
 
-static void committed_cb(const cdns_event_t *ev, void *arg)
+/* The serial each zone was last announced with, for the life of the process (the plugin
+ * stays loaded across reloads): a reload announces only the zones whose serial changed, and
+ * the old and the new instance, side by side during a reload, do not both announce one.
+ * Control thread only. */
+struct announced {
+	struct announced *next;
+	char *view;
+	uint8_t apex[CDNS_NAME_MAXLEN];
+	uint32_t serial;
+};
+static struct announced *announced;
+
+/* Was this serial of the zone announced already? If not, remember it now. */
+static bool announced_before(const char *view, const uint8_t *apex, uint32_t serial)
 {
-	struct transfer_state *st = arg;
+	if (view == NULL)
+		view = "default";
+	for (struct announced *a = announced; a != NULL; a = a->next) {
+		if (strcmp(a->view, view) != 0 || !cdns_name_equal(a->apex, apex))
+			continue;
+		if (a->serial == serial)
+			return true;
+		a->serial = serial;
+		return false;
+	}
+	struct announced *a = calloc(1, sizeof(*a));
+	if (a == NULL || (a->view = strdup(view)) == NULL) {
+		free(a);
+		return false; /* announce anyway */
+	}
+	cdns_name_copy_lower(a->apex, apex);
+	a->serial = serial;
+	a->next = announced;
+	announced = a;
+	return false;
+}
+
+/* NOTIFY every target about this version of a zone (once per serial). */
+static void announce(struct transfer_state *st, const char *view, const cdns_zone_t *zone)
+{
+	const uint8_t *apex = cdns_zone_apex(zone);
+	if (st->n_notify == 0 || announced_before(view, apex, cdns_zone_serial(zone)))
+		return;
 	for (unsigned i = 0; i < st->n_notify; i++) {
 		struct notify_job *job = calloc(1, sizeof(*job));
 		if (job == NULL)
 			return;
-		job->st = st;
+		job->to = st->notify[i];
+		job->to_len = st->notify_len[i];
 		job->target = i;
-		job->serial = cdns_zone_serial(ev->zone);
-		const cdns_rrset_t *soa = cdns_znode_rrset(cdns_zone_node(ev->zone, 0), CDNS_T_SOA);
+		job->serial = cdns_zone_serial(zone);
+		const cdns_rrset_t *soa = cdns_znode_rrset(cdns_zone_node(zone, 0), CDNS_T_SOA);
 		size_t pos = 0;
 		const uint8_t *rd;
 		uint16_t len;
@@ -281,13 +325,13 @@ static void committed_cb(const cdns_event_t *ev, void *arg)
 			job->soa_len = len;
 			job->soa_ttl = soa->ttl;
 		}
-		cdns_name_copy_lower(job->apex, ev->apex);
+		cdns_name_copy_lower(job->apex, apex);
 		uint8_t rnd[2];
 		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 			rnd[0] = rnd[1] = (uint8_t)i;
 		job->id = cdns_get16(rnd);
-		job->next = st->jobs;
-		st->jobs = job;
+		job->next = nf.jobs;
+		nf.jobs = job;
 		ev_init(&job->timer, notify_timer_cb);
 		job->timer.data = job;
 		job->timer.repeat = 0.001; /* send at once, from the timer */
@@ -295,15 +339,46 @@ static void committed_cb(const cdns_event_t *ev, void *arg)
 	}
 }
 
-static int open_notify_socket(int family, ev_io *io, struct transfer_state *st)
+/* A change was committed (an update, an IXFR received...), or a whole version was loaded
+ * (start, reload, AXFR received). */
+static void zone_event_cb(const cdns_event_t *ev, void *arg)
+{
+	announce(arg, ev->view, ev->zone);
+}
+
+static int open_notify_socket(int family, ev_io *io)
 {
 	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	ev_io_init(io, notify_read_cb, fd, EV_READ);
-	io->data = st;
 	ev_io_start(cdns_control_loop(), io);
 	return fd;
+}
+
+static void notifier_hold(void)
+{
+	if (nf.refs++ > 0)
+		return;
+	nf.fd4 = open_notify_socket(AF_INET, &nf.io4);
+	nf.fd6 = open_notify_socket(AF_INET6, &nf.io6);
+}
+
+static void notifier_release(void)
+{
+	if (nf.refs == 0 || --nf.refs > 0)
+		return;
+	while (nf.jobs != NULL)
+		job_free(nf.jobs);
+	if (nf.fd4 >= 0) {
+		ev_io_stop(cdns_control_loop(), &nf.io4);
+		close(nf.fd4);
+	}
+	if (nf.fd6 >= 0) {
+		ev_io_stop(cdns_control_loop(), &nf.io6);
+		close(nf.fd6);
+	}
+	nf.fd4 = nf.fd6 = -1;
 }
 
 static int transfer_activate(void *state)
@@ -311,11 +386,28 @@ static int transfer_activate(void *state)
 	struct transfer_state *st = state;
 	if (st->n_notify == 0)
 		return 0;
-	st->fd4 = open_notify_socket(AF_INET, &st->io4, st);
-	st->fd6 = open_notify_socket(AF_INET6, &st->io6, st);
-	if (cdns_event_subscribe(CDNS_EV_ZONE_COMMITTED, committed_cb, st) != 0)
+	notifier_hold();
+	st->notifier_held = true;
+	if (cdns_event_subscribe(CDNS_EV_ZONE_COMMITTED, zone_event_cb, st) != 0)
 		return CDNS_ENOMEM;
 	st->subscribed = true;
+	if (cdns_event_subscribe(CDNS_EV_ZONE_LOADED, zone_event_cb, st) != 0)
+		return CDNS_ENOMEM;
+	st->subscribed_loaded = true;
+	/* Zones published before this instance listened: at start, or by backends earlier in
+	 * the pipeline. Each is announced unless its serial was already (RFC 1996 §3.1: a
+	 * primary tells its secondaries when a zone is loaded, too). */
+	cdns_zone_t *zones[256];
+	size_t n = cdns_registry_list(NULL, zones, 256);
+	if (n > 256) {
+		cdns_warn("transfer: %zu zones loaded before NOTIFY was ready; announcing the "
+			  "first 256 now, the others on their next change", n);
+		n = 256;
+	}
+	for (size_t i = 0; i < n; i++) {
+		announce(st, NULL, zones[i]);
+		cdns_zone_unref(zones[i]);
+	}
 	return 0;
 }
 
@@ -572,17 +664,11 @@ static void transfer_teardown(void *state)
 {
 	struct transfer_state *st = state;
 	if (st->subscribed)
-		cdns_event_unsubscribe(CDNS_EV_ZONE_COMMITTED, committed_cb, st);
-	while (st->jobs != NULL)
-		job_free(st->jobs);
-	if (st->fd4 >= 0) {
-		ev_io_stop(cdns_control_loop(), &st->io4);
-		close(st->fd4);
-	}
-	if (st->fd6 >= 0) {
-		ev_io_stop(cdns_control_loop(), &st->io6);
-		close(st->fd6);
-	}
+		cdns_event_unsubscribe(CDNS_EV_ZONE_COMMITTED, zone_event_cb, st);
+	if (st->subscribed_loaded)
+		cdns_event_unsubscribe(CDNS_EV_ZONE_LOADED, zone_event_cb, st);
+	if (st->notifier_held)
+		notifier_release();
 	free(st);
 }
 

@@ -74,6 +74,16 @@ int cdns_registry_publish(const char *view, cdns_zone_t *zone, const void *owner
 		}
 	}
 	pthread_mutex_unlock(&lock);
+	if (rc == 0 && (old == NULL || cdns_zone_serial(old) != cdns_zone_serial(zone))) {
+		cdns_event_t ev = {
+			.type = CDNS_EV_ZONE_LOADED,
+			.view = view,
+			.apex = apex,
+			.zone = zone,
+			.old = old,
+		};
+		cdns_event_emit(&ev);
+	}
 	if (old != NULL)
 		cdns_zone_unref(old);
 	return rc;
@@ -96,6 +106,25 @@ void cdns_registry_withdraw(const char *view, const uint8_t *apex, const void *o
 		free(gone->view);
 		free(gone);
 	}
+}
+
+size_t cdns_registry_list(const char *view, cdns_zone_t **zones, size_t max)
+{
+	if (view == NULL)
+		view = "default";
+	size_t n = 0;
+	pthread_mutex_lock(&lock);
+	for (unsigned b = 0; b < BUCKETS; b++) {
+		for (const entry_t *e = buckets[b]; e != NULL; e = e->next) {
+			if (strcmp(e->view, view) != 0)
+				continue;
+			if (n < max)
+				zones[n] = cdns_zone_ref(e->zone);
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return n;
 }
 
 cdns_zone_t *cdns_registry_get(const char *view, const uint8_t *apex)

@@ -10,6 +10,10 @@ enum {
 	CDNS_EV_ZONE_COMMITTED = 1, /* a new version of a zone is current (zone, old, changeset) */
 	CDNS_EV_ZONE_REMOVED = 2,   /* a zone left the registry (view, apex) */
 	CDNS_EV_CONFIG_RELOADED = 3, /* a new configuration is live */
+	/* A backend published a whole version (zone, old or NULL): loaded from its source at
+	 * start or on a reload, or received whole; only when the serial differs from the
+	 * version it replaces, or the zone is new to the registry. */
+	CDNS_EV_ZONE_LOADED = 4,
 	CDNS_EV_MAX = 8,
 };
 
@@ -19,7 +23,7 @@ typedef struct cdns_event {
 	int type;
 	const char *view;
 	const uint8_t *apex;
-	const cdns_zone_t *zone;             /* the new version (ZONE_COMMITTED) */
+	const cdns_zone_t *zone;             /* the new version (ZONE_COMMITTED, ZONE_LOADED) */
 	const cdns_zone_t *old;              /* the version it replaced, or NULL */
 	const struct cdns_changeset *changeset; /* the change, or NULL for a whole new zone */
 } cdns_event_t;

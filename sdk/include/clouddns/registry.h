@@ -15,9 +15,16 @@
 
 /* Make zone the current version of its apex in view (NULL means "default"), published by
  * owner (any pointer identifying the publisher, e.g. a plugin instance's state). The registry
- * takes its own reference; the previous version's reference is dropped. Returns 0 or
- * CDNS_ENOMEM. Any thread. */
+ * takes its own reference; the previous version's reference is dropped. When the zone is new
+ * to the registry or its serial differs from the previous version's, CDNS_EV_ZONE_LOADED is
+ * emitted (the transfer plugin sends NOTIFY). Returns 0 or CDNS_ENOMEM. Control thread only
+ * (events are delivered there). */
 int cdns_registry_publish(const char *view, cdns_zone_t *zone, const void *owner);
+
+/* New references to the current versions of the zones in view (NULL: "default"): at most max
+ * of them into zones (the caller drops each with cdns_zone_unref()). Returns how many zones
+ * the view has, which may be more than max. Any thread; takes a lock. */
+size_t cdns_registry_list(const char *view, cdns_zone_t **zones, size_t max);
 
 /* Remove the zone at apex from view, but only if owner published its current version (NULL:
  * whoever did), so an instance being retired does not withdraw what its successor published. */
