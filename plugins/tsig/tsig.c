@@ -4,9 +4,12 @@
  * key and MAC errors (§5.3.2). Requests without TSIG pass through, or are refused with
  * `require: true`.
  *
+ * The algorithms, the parsing of the TSIG record and the MAC input are libclouddns's
+ * (clouddns/tsig.h), shared with the client side the secondary plugin uses.
+ *
  * Threads: keys are read-only after setup. Each worker has a scratch buffer of its own
- * (thread_init) in which the MAC input is laid out, so one gnutls_hmac_fast() call computes a
- * MAC without allocating, locking or sharing anything. */
+ * (thread_init) in which the MAC input is laid out, so one HMAC call computes a MAC without
+ * allocating, locking or sharing anything. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -40,58 +43,18 @@
  * message it came in). */
 #define TSIG_SCRATCH (2 + TSIG_MAC_MAX + 65535 + 2 * CDNS_NAME_MAXLEN + 64)
 
-/* --- Algorithms (RFC 8945 §6). --- */
+/* --- Algorithms (RFC 8945 §6): the library's (clouddns/tsig.h). --- */
 
-struct tsig_alg {
-	const char *text;    /* option value, and the name in BIND key files */
-	const uint8_t *wire; /* the algorithm name on the wire, lower case */
-	uint8_t wire_len;
-	gnutls_mac_algorithm_t mac;
-	uint8_t size; /* HMAC output octets */
-};
-
-/* The literal's NUL is the root label. */
-#define TSIG_WIRE(lit) (const uint8_t *)(lit), (uint8_t)sizeof(lit)
-/* In the order of tsig_alg_names (the option's enum). */
-static const struct tsig_alg tsig_algs[] = {
-    {"hmac-sha256", TSIG_WIRE("\013hmac-sha256"), GNUTLS_MAC_SHA256, 32},
-    {"hmac-sha384", TSIG_WIRE("\013hmac-sha384"), GNUTLS_MAC_SHA384, 48},
-    {"hmac-sha512", TSIG_WIRE("\013hmac-sha512"), GNUTLS_MAC_SHA512, 64},
-    {"hmac-sha224", TSIG_WIRE("\013hmac-sha224"), GNUTLS_MAC_SHA224, 28},
-    {"hmac-sha1", TSIG_WIRE("\011hmac-sha1"), GNUTLS_MAC_SHA1, 20},
-    {"hmac-md5", TSIG_WIRE("\010hmac-md5\007sig-alg\003reg\003int"), GNUTLS_MAC_MD5, 16},
-};
-#define TSIG_N_ALGS (sizeof(tsig_algs) / sizeof(tsig_algs[0]))
+/* The option's enum, in the order of cdns_tsig_alg_at(). */
 static const char *const tsig_alg_names[] = {
     "hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5", NULL};
-
-static const struct tsig_alg *tsig_alg_by_wire(const uint8_t *name)
-{
-	for (size_t i = 0; i < TSIG_N_ALGS; i++)
-		if (cdns_name_equal(name, tsig_algs[i].wire))
-			return &tsig_algs[i];
-	return NULL;
-}
-
-/* BIND key files name the algorithm in text: one of ours, any case, or MD5's full name. */
-static const struct tsig_alg *tsig_alg_by_text(const char *text, size_t len)
-{
-	for (size_t i = 0; i < TSIG_N_ALGS; i++)
-		if (strlen(tsig_algs[i].text) == len &&
-		    strncasecmp(text, tsig_algs[i].text, len) == 0)
-			return &tsig_algs[i];
-	uint8_t wire[CDNS_NAME_MAXLEN];
-	if (cdns_name_from_text(text, len, (const uint8_t *)"", wire) > 0)
-		return tsig_alg_by_wire(wire);
-	return NULL;
-}
 
 /* --- State. --- */
 
 struct tsig_key {
 	uint8_t name[CDNS_NAME_MAXLEN]; /* wire form, lower case; q->tsig_key points here */
 	uint8_t name_len;
-	const struct tsig_alg *alg;
+	const cdns_tsig_alg_t *alg;
 	uint8_t *secret;
 	size_t secret_len;
 	/* Where it was defined, in which order (setup only: duplicate reports). */
@@ -134,29 +97,8 @@ struct tsig_qstate {
 	uint8_t alg[CDNS_NAME_MAXLEN];   /* lower-cased */
 };
 
-/* A request's TSIG record, parsed (RFC 8945 §4.2). */
-struct tsig_rr {
-	uint8_t owner[CDNS_NAME_MAXLEN]; /* lower-cased */
-	uint8_t alg[CDNS_NAME_MAXLEN];   /* lower-cased */
-	uint8_t owner_len, alg_len;
-	uint64_t time;
-	uint16_t fudge, mac_size, orig_id, error, other_len;
-	const uint8_t *mac, *other; /* into the request */
-};
-
 /* Result of verifying a request: 0, or the response's rcode (FORMERR), or a TSIG error. */
 enum { TSIG_VERIFIED = 0 };
-
-static uint64_t tsig_get48(const uint8_t *p)
-{
-	return (uint64_t)cdns_get16(p) << 32 | cdns_get32(p + 2);
-}
-
-static void tsig_put48(uint8_t *p, uint64_t v)
-{
-	cdns_put16(p, (uint16_t)(v >> 32));
-	cdns_put32(p + 2, (uint32_t)v);
-}
 
 static uint64_t tsig_now(void)
 {
@@ -191,125 +133,16 @@ static const struct tsig_key *tsig_find_key(const struct tsig_state *st, const u
 	return NULL;
 }
 
-/* --- MAC computation. --- */
-
-/* The MAC input, laid out in a worker's scratch buffer. */
-struct tsig_input {
-	uint8_t *buf;
-	size_t len, cap;
-	bool overflow;
-};
-
-static void tsig_in_add(struct tsig_input *in, const void *data, size_t len)
-{
-	if (in->overflow || len > in->cap - in->len) {
-		in->overflow = true;
-		return;
-	}
-	memcpy(in->buf + in->len, data, len);
-	in->len += len;
-}
-
-static void tsig_in_u16(struct tsig_input *in, uint16_t v)
-{
-	uint8_t b[2];
-	cdns_put16(b, v);
-	tsig_in_add(in, b, 2);
-}
-
-/* A message as it is digested (RFC 8945 §4.3.3): the Original ID in place of the message ID,
- * and ARCOUNT as given (without the TSIG record). */
-static void tsig_in_message(struct tsig_input *in, const uint8_t *wire, size_t len,
-                            uint16_t orig_id, uint16_t arcount)
-{
-	uint8_t hdr[CDNS_HDR_LEN];
-	memcpy(hdr, wire, CDNS_HDR_LEN);
-	cdns_put16(hdr, orig_id);
-	cdns_put16(hdr + 10, arcount);
-	tsig_in_add(in, hdr, sizeof(hdr));
-	tsig_in_add(in, wire + CDNS_HDR_LEN, len - CDNS_HDR_LEN);
-}
-
-/* The TSIG variables (RFC 8945 §4.3.3): key name and algorithm name in canonical form (lower
- * case, uncompressed), class ANY, TTL 0, time signed, fudge, error, other len, other data. */
-static void tsig_in_variables(struct tsig_input *in, const uint8_t *owner, size_t owner_len,
-                              const uint8_t *alg, size_t alg_len, uint64_t signed_at,
-                              uint16_t fudge, uint16_t error, const uint8_t *other,
-                              uint16_t other_len)
-{
-	uint8_t b[8];
-	tsig_in_add(in, owner, owner_len);
-	cdns_put16(b, CDNS_C_ANY);
-	cdns_put32(b + 2, 0);
-	tsig_in_add(in, b, 6);
-	tsig_in_add(in, alg, alg_len);
-	tsig_put48(b, signed_at);
-	cdns_put16(b + 6, fudge);
-	tsig_in_add(in, b, 8);
-	cdns_put16(b, error);
-	cdns_put16(b + 2, other_len);
-	tsig_in_add(in, b, 4);
-	tsig_in_add(in, other, other_len);
-}
-
-/* The timers that replace the variables in the second and later messages of a response
- * (RFC 8945 §5.3.1). */
-static void tsig_in_timers(struct tsig_input *in, uint64_t signed_at, uint16_t fudge)
-{
-	uint8_t b[8];
-	tsig_put48(b, signed_at);
-	cdns_put16(b + 6, fudge);
-	tsig_in_add(in, b, 8);
-}
-
-static int tsig_hmac(const struct tsig_key *k, const struct tsig_input *in, uint8_t *out)
-{
-	if (in->overflow)
-		return CDNS_ESPACE;
-	if (gnutls_hmac_fast(k->alg->mac, k->secret, k->secret_len, in->buf, in->len, out) < 0)
-		return CDNS_ENOTSUP;
-	return 0;
-}
-
 /* --- Requests. --- */
 
-/* Parse the TSIG record at off. Returns 0 or CDNS_EFORMAT when it cannot be interpreted
- * (RFC 8945 §5.2: FORMERR): wrong class or TTL, a compressed or bad algorithm name, fields
- * that do not add up to RDLENGTH. */
-static int tsig_parse(const cdns_msg_t *m, size_t off, struct tsig_rr *t)
+/* Parse the TSIG record at off (CDNS_EFORMAT: RFC 8945 §5.2, FORMERR). */
+static int tsig_parse(const cdns_msg_t *m, size_t off, cdns_tsig_rr_t *t)
 {
 	cdns_rr_t rr;
 	size_t pos = off;
-	if (cdns_msg_rr(m, &pos, &rr) != 0 || rr.type != CDNS_T_TSIG)
+	if (cdns_msg_rr(m, &pos, &rr) != 0)
 		return CDNS_EFORMAT;
-	if (rr.rclass != CDNS_C_ANY || rr.ttl != 0)
-		return CDNS_EFORMAT;
-	t->owner_len = (uint8_t)cdns_name_copy_lower(t->owner, rr.owner);
-
-	const uint8_t *p = rr.rdata, *end = rr.rdata + rr.rdlen;
-	int n = cdns_name_check(p, rr.rdlen); /* uncompressed (RFC 3597 §4) */
-	if (n <= 0)
-		return CDNS_EFORMAT;
-	t->alg_len = (uint8_t)cdns_name_copy_lower(t->alg, p);
-	p += n;
-	if (end - p < 10)
-		return CDNS_EFORMAT;
-	t->time = tsig_get48(p);
-	t->fudge = cdns_get16(p + 6);
-	t->mac_size = cdns_get16(p + 8);
-	p += 10;
-	if (end - p < (ptrdiff_t)t->mac_size + 6)
-		return CDNS_EFORMAT;
-	t->mac = p;
-	p += t->mac_size;
-	t->orig_id = cdns_get16(p);
-	t->error = cdns_get16(p + 2);
-	t->other_len = cdns_get16(p + 4);
-	p += 6;
-	if (end - p != (ptrdiff_t)t->other_len)
-		return CDNS_EFORMAT;
-	t->other = p;
-	return 0;
+	return cdns_tsig_rr_parse(&rr, t);
 }
 
 /* Verify a request's TSIG in the order of RFC 8945 §5.2: key (BADKEY), MAC size (FORMERR,
@@ -317,8 +150,8 @@ static int tsig_parse(const cdns_msg_t *m, size_t off, struct tsig_rr *t)
  * *keyp is set once the key is known (also for the errors after BADKEY). Returns
  * TSIG_VERIFIED, CDNS_RCODE_FORMERR, CDNS_RCODE_SERVFAIL (no scratch buffer, HMAC failure)
  * or the TSIG error. */
-static int tsig_verify(const struct tsig_state *st, struct tsig_input *in, const cdns_msg_t *m,
-                       size_t tsig_off, const struct tsig_rr *t, uint64_t now,
+static int tsig_verify(const struct tsig_state *st, cdns_tsig_input_t *in, const cdns_msg_t *m,
+                       size_t tsig_off, const cdns_tsig_rr_t *t, uint64_t now,
                        const struct tsig_key **keyp)
 {
 	*keyp = NULL;
@@ -338,16 +171,16 @@ static int tsig_verify(const struct tsig_state *st, struct tsig_input *in, const
 	/* The request as it was signed: without its TSIG record, ARCOUNT one less. */
 	in->len = 0;
 	in->overflow = false;
-	tsig_in_message(in, m->wire, tsig_off, t->orig_id,
-	                (uint16_t)(m->hdr.count[CDNS_SEC_ADDITIONAL] - 1));
-	tsig_in_variables(in, t->owner, t->owner_len, t->alg, t->alg_len, t->time, t->fudge,
-	                  t->error, t->other, t->other_len);
+	cdns_tsig_in_message(in, m->wire, tsig_off, t->orig_id,
+	                     (uint16_t)(m->hdr.count[CDNS_SEC_ADDITIONAL] - 1));
+	cdns_tsig_in_variables(in, t->owner, t->owner_len, t->alg, t->alg_len, t->time, t->fudge,
+	                       t->error, t->other, t->other_len);
 	uint8_t mac[TSIG_MAC_MAX];
-	if (tsig_hmac(k, in, mac) != 0)
+	if (cdns_tsig_hmac(k->alg, k->secret, k->secret_len, in, mac) != 0)
 		return CDNS_RCODE_SERVFAIL;
 	/* A truncated MAC is compared with as many leading octets of ours (§5.2.2.1), in
 	 * constant time. */
-	if (gnutls_memcmp(mac, t->mac, t->mac_size) != 0)
+	if (!cdns_tsig_mac_equal(mac, t->mac, t->mac_size))
 		return CDNS_RCODE_BADSIG;
 
 	/* §5.2.3. The request's fudge, capped by ours: a client cannot widen the window. */
@@ -407,9 +240,9 @@ static void tsig_log_failure(struct tsig_state *st, const cdns_query_t *q, uint1
 	cdns_info("tsig: %s: request from %s with key %s", tsig_error_name(error), addr, name);
 }
 
-static struct tsig_input tsig_worker_input(struct tsig_state *st, const cdns_query_t *q)
+static cdns_tsig_input_t tsig_worker_input(struct tsig_state *st, const cdns_query_t *q)
 {
-	struct tsig_input in = {NULL, 0, 0, true};
+	cdns_tsig_input_t in = {NULL, 0, 0, true};
 	if (q->worker == NULL)
 		return in;
 	unsigned w = cdns_worker_index(q->worker);
@@ -442,13 +275,13 @@ static cdns_verdict_t tsig_query(void *state, cdns_query_t *q)
 	if (q->tsig_off == 0)
 		return st->require ? tsig_answer(q, CDNS_RCODE_REFUSED) : CDNS_NEXT;
 
-	struct tsig_rr t;
+	cdns_tsig_rr_t t;
 	if (tsig_parse(&q->msg, q->tsig_off, &t) != 0) {
 		/* RFC 8945 §5.2: a TSIG that cannot be interpreted makes the message corrupt. */
 		tsig_log_failure(st, q, CDNS_RCODE_FORMERR, NULL);
 		return tsig_answer(q, CDNS_RCODE_FORMERR);
 	}
-	struct tsig_input in = tsig_worker_input(st, q);
+	cdns_tsig_input_t in = tsig_worker_input(st, q);
 	if (in.buf == NULL) {
 		cdns_warn("tsig: no buffer on this worker (thread init failed): SERVFAIL");
 		return tsig_answer(q, CDNS_RCODE_SERVFAIL);
@@ -515,7 +348,7 @@ static int tsig_sign(struct tsig_state *st, cdns_query_t *q, struct tsig_qstate 
 		 * can check the answer despite the skew. */
 		signed_at = qs->req_time;
 		fudge = qs->req_fudge;
-		tsig_put48(other, now);
+		cdns_put48(other, now);
 		other_len = TSIG_OTHER_LEN;
 	}
 
@@ -529,22 +362,21 @@ static int tsig_sign(struct tsig_state *st, cdns_query_t *q, struct tsig_qstate 
 	uint8_t mac[TSIG_MAC_MAX];
 	uint16_t mac_len = 0;
 	if (qs->key != NULL) {
-		struct tsig_input in = tsig_worker_input(st, q);
+		cdns_tsig_input_t in = tsig_worker_input(st, q);
 		if (in.buf == NULL)
 			return CDNS_ENOMEM;
 		/* §4.3.2 and §5.3.1: the first message chains to the request MAC and is digested
 		 * with the full variables; later ones chain to the previous message's MAC and
 		 * carry only the timers. */
-		tsig_in_u16(&in, qs->mac_len);
-		tsig_in_add(&in, qs->mac, qs->mac_len);
-		tsig_in_message(&in, q->resp.wire, q->resp.len, qs->orig_id,
+		cdns_tsig_in_mac(&in, qs->mac, qs->mac_len);
+		cdns_tsig_in_message(&in, q->resp.wire, q->resp.len, qs->orig_id,
 		                cdns_pkt_count(&q->resp, CDNS_SEC_ADDITIONAL));
 		if (qs->n_signed == 0)
-			tsig_in_variables(&in, qs->owner, qs->owner_len, qs->alg, qs->alg_len,
+			cdns_tsig_in_variables(&in, qs->owner, qs->owner_len, qs->alg, qs->alg_len,
 			                  signed_at, fudge, qs->error, other, other_len);
 		else
-			tsig_in_timers(&in, signed_at, fudge);
-		int ret = tsig_hmac(qs->key, &in, mac);
+			cdns_tsig_in_timers(&in, signed_at, fudge);
+		int ret = cdns_tsig_hmac(qs->key->alg, qs->key->secret, qs->key->secret_len, &in, mac);
 		if (ret != 0)
 			return ret;
 		mac_len = qs->key->alg->size;
@@ -561,7 +393,7 @@ static int tsig_sign(struct tsig_state *st, cdns_query_t *q, struct tsig_qstate 
 	w += 10;
 	memcpy(rr + w, qs->alg, qs->alg_len);
 	w += qs->alg_len;
-	tsig_put48(rr + w, signed_at);
+	cdns_put48(rr + w, signed_at);
 	cdns_put16(rr + w + 6, fudge);
 	cdns_put16(rr + w + 8, mac_len);
 	w += 10;
@@ -683,7 +515,7 @@ static void tsig_teardown(void *state)
 /* Add a key: name in presentation form, secret in base64 (blanks inside are skipped, as in
  * BIND key files). Reports problems at their positions; returns false after a report. */
 static bool tsig_add_key(cdns_setup_t *s, struct tsig_state *st, const char *name, size_t name_len,
-                         struct tsig_pos name_at, const struct tsig_alg *alg, const char *secret,
+                         struct tsig_pos name_at, const cdns_tsig_alg_t *alg, const char *secret,
                          size_t secret_len, struct tsig_pos secret_at)
 {
 	uint8_t wire[CDNS_NAME_MAXLEN];
@@ -729,7 +561,8 @@ static bool tsig_add_key(cdns_setup_t *s, struct tsig_state *st, const char *nam
 	}
 	/* GnuTLS refuses some algorithms in FIPS mode: say so now, not at the first query. */
 	uint8_t probe[TSIG_MAC_MAX];
-	if (gnutls_hmac_fast(alg->mac, raw, (size_t)raw_len, "", 0, probe) < 0) {
+	if (gnutls_hmac_fast((gnutls_mac_algorithm_t)alg->mac, raw, (size_t)raw_len, "", 0,
+			     probe) < 0) {
 		tsig_error(s, name_at, "key '%.*s': algorithm %s is not available in this GnuTLS",
 		           (int)name_len, name, alg->text);
 		gnutls_memset(raw, 0, (size_t)raw_len);
@@ -791,7 +624,7 @@ static bool tsig_conf_keys(cdns_setup_t *s, struct tsig_state *st, const cdns_co
 		const cdns_conf_t *nn = cdns_conf_get(kn, "name");
 		const cdns_conf_t *sn = cdns_conf_get(kn, "secret");
 		if (!tsig_add_key(s, st, kc.name, strlen(kc.name), tsig_pos_of(nn),
-		                  &tsig_algs[kc.alg], kc.secret, strlen(kc.secret),
+		                  cdns_tsig_alg_at((size_t)kc.alg), kc.secret, strlen(kc.secret),
 		                  tsig_pos_of(sn)))
 			ok = false;
 	}
@@ -984,7 +817,7 @@ static bool kf_key(struct kf *k, struct tsig_state *st, bool *added)
 		           alg.kind == KF_EOF ? "algorithm" : "secret");
 		return true;
 	}
-	const struct tsig_alg *a = tsig_alg_by_text(alg.text, alg.len);
+	const cdns_tsig_alg_t *a = cdns_tsig_alg_by_text(alg.text, alg.len);
 	if (a == NULL) {
 		tsig_error(k->s, alg.at,
 		           "key \"%.*s\": unknown algorithm \"%.*s\" (one of hmac-sha256, "

@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -12,20 +13,46 @@
 #include <clouddns/tsig.h>
 #include <clouddns/wire.h>
 
-static const struct {
-	const char *text;
-	const char *wire;
-	uint8_t wire_len;
-	gnutls_mac_algorithm_t mac;
-	uint8_t size;
-} algs[] = {
-	{ "hmac-sha256", "\013hmac-sha256", 13, GNUTLS_MAC_SHA256, 32 },
-	{ "hmac-sha384", "\013hmac-sha384", 13, GNUTLS_MAC_SHA384, 48 },
-	{ "hmac-sha512", "\013hmac-sha512", 13, GNUTLS_MAC_SHA512, 64 },
-	{ "hmac-sha224", "\013hmac-sha224", 13, GNUTLS_MAC_SHA224, 28 },
-	{ "hmac-sha1", "\011hmac-sha1", 11, GNUTLS_MAC_SHA1, 20 },
-	{ "hmac-md5", "\010hmac-md5\007sig-alg\003reg\003int", 26, GNUTLS_MAC_MD5, 16 },
+/* libclouddns is compiled with -fvisibility=hidden: what follows is public API. */
+#pragma GCC visibility push(default)
+
+/* --- Algorithms (RFC 8945 §6). --- */
+
+/* The literal's NUL is the root label. */
+#define WIRE(lit) (const uint8_t *)(lit), (uint8_t)sizeof(lit)
+static const cdns_tsig_alg_t algs[] = {
+	{ "hmac-sha256", WIRE("\013hmac-sha256"), GNUTLS_MAC_SHA256, 32 },
+	{ "hmac-sha384", WIRE("\013hmac-sha384"), GNUTLS_MAC_SHA384, 48 },
+	{ "hmac-sha512", WIRE("\013hmac-sha512"), GNUTLS_MAC_SHA512, 64 },
+	{ "hmac-sha224", WIRE("\013hmac-sha224"), GNUTLS_MAC_SHA224, 28 },
+	{ "hmac-sha1", WIRE("\011hmac-sha1"), GNUTLS_MAC_SHA1, 20 },
+	{ "hmac-md5", WIRE("\010hmac-md5\007sig-alg\003reg\003int"), GNUTLS_MAC_MD5, 16 },
 };
+#define N_ALGS (sizeof(algs) / sizeof(algs[0]))
+
+const cdns_tsig_alg_t *cdns_tsig_alg_at(size_t i)
+{
+	return i < N_ALGS ? &algs[i] : NULL;
+}
+
+const cdns_tsig_alg_t *cdns_tsig_alg_by_wire(const uint8_t *name)
+{
+	for (size_t i = 0; i < N_ALGS; i++)
+		if (cdns_name_equal(name, algs[i].wire))
+			return &algs[i];
+	return NULL;
+}
+
+const cdns_tsig_alg_t *cdns_tsig_alg_by_text(const char *text, size_t len)
+{
+	for (size_t i = 0; i < N_ALGS; i++)
+		if (strlen(algs[i].text) == len && strncasecmp(text, algs[i].text, len) == 0)
+			return &algs[i];
+	uint8_t wire[CDNS_NAME_MAXLEN];
+	if (cdns_name_from_text(text, len, (const uint8_t *)"", wire) > 0)
+		return cdns_tsig_alg_by_wire(wire);
+	return NULL;
+}
 
 int cdns_tsig_key_init(cdns_tsig_key_t *k, const char *name, const char *algorithm,
 		       const char *secret_b64, const char **what)
@@ -41,16 +68,15 @@ int cdns_tsig_key_init(cdns_tsig_key_t *k, const char *name, const char *algorit
 	cdns_name_lower(k->name);
 	k->name_len = (uint8_t)n;
 	*what = "algorithm";
-	size_t i;
-	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
-		if (algorithm == NULL || strcmp(algorithm, algs[i].text) == 0)
-			break;
-	if (i == sizeof(algs) / sizeof(algs[0]))
+	const cdns_tsig_alg_t *a = algorithm == NULL
+					   ? &algs[0]
+					   : cdns_tsig_alg_by_text(algorithm, strlen(algorithm));
+	if (a == NULL)
 		return CDNS_EINVAL;
-	memcpy(k->alg, algs[i].wire, algs[i].wire_len);
-	k->alg_len = algs[i].wire_len;
-	k->mac = algs[i].mac;
-	k->mac_size = algs[i].size;
+	memcpy(k->alg, a->wire, a->wire_len);
+	k->alg_len = a->wire_len;
+	k->mac = a->mac;
+	k->mac_size = a->size;
 	*what = "secret";
 	n = secret_b64 ? cdns_base64_decode(secret_b64, strlen(secret_b64), k->secret,
 					    sizeof(k->secret))
@@ -61,15 +87,50 @@ int cdns_tsig_key_init(cdns_tsig_key_t *k, const char *name, const char *algorit
 	return 0;
 }
 
-/* The digest input, built in a heap buffer (requests and transfer messages are at most
- * 64 KiB plus the variables). */
-struct input {
-	uint8_t *buf;
-	size_t len, cap;
-	bool overflow;
-};
+/* --- The TSIG record. --- */
 
-static void add(struct input *in, const void *p, size_t n)
+int cdns_tsig_rr_parse(const cdns_rr_t *rr, cdns_tsig_rr_t *t)
+{
+	if (rr->type != CDNS_T_TSIG || rr->rclass != CDNS_C_ANY || rr->ttl != 0)
+		return CDNS_EFORMAT;
+	t->owner_len = (uint8_t)cdns_name_copy_lower(t->owner, rr->owner);
+	const uint8_t *p = rr->rdata, *end = rr->rdata + rr->rdlen;
+	int n = cdns_name_check(p, rr->rdlen); /* uncompressed (RFC 3597 §4) */
+	if (n <= 0)
+		return CDNS_EFORMAT;
+	t->alg_len = (uint8_t)cdns_name_copy_lower(t->alg, p);
+	p += n;
+	if (end - p < 10)
+		return CDNS_EFORMAT;
+	t->time = cdns_get48(p);
+	t->fudge = cdns_get16(p + 6);
+	t->mac_size = cdns_get16(p + 8);
+	p += 10;
+	if (end - p < (ptrdiff_t)t->mac_size + 6)
+		return CDNS_EFORMAT;
+	t->mac = p;
+	p += t->mac_size;
+	t->orig_id = cdns_get16(p);
+	t->error = cdns_get16(p + 2);
+	t->other_len = cdns_get16(p + 4);
+	p += 6;
+	if (end - p != (ptrdiff_t)t->other_len)
+		return CDNS_EFORMAT;
+	t->other = p;
+	return 0;
+}
+
+/* --- The MAC input (RFC 8945 §4.3). --- */
+
+void cdns_tsig_in_init(cdns_tsig_input_t *in, uint8_t *buf, size_t cap)
+{
+	in->buf = buf;
+	in->len = 0;
+	in->cap = buf != NULL ? cap : 0;
+	in->overflow = false;
+}
+
+static void add(cdns_tsig_input_t *in, const void *p, size_t n)
 {
 	if (n == 0)
 		return; /* p may be NULL then (no Other Data) */
@@ -81,21 +142,21 @@ static void add(struct input *in, const void *p, size_t n)
 	in->len += n;
 }
 
-static void put48(uint8_t *p, uint64_t v)
+void cdns_tsig_in_mac(cdns_tsig_input_t *in, const uint8_t *mac, uint16_t len)
 {
-	cdns_put16(p, (uint16_t)(v >> 32));
-	cdns_put32(p + 2, (uint32_t)v);
+	uint8_t b[2];
+	cdns_put16(b, len);
+	add(in, b, 2);
+	add(in, mac, len);
 }
 
-static uint64_t get48(const uint8_t *p)
+void cdns_tsig_in_message(cdns_tsig_input_t *in, const uint8_t *msg, size_t len,
+			  uint16_t orig_id, uint16_t arcount)
 {
-	return ((uint64_t)cdns_get16(p) << 32) | cdns_get32(p + 2);
-}
-
-/* RFC 8945 §4.3.3: the message with the Original ID and ARCOUNT without the TSIG record. */
-static void add_message(struct input *in, const uint8_t *msg, size_t len, uint16_t orig_id,
-			uint16_t arcount)
-{
+	if (len < CDNS_HDR_LEN) {
+		in->overflow = true;
+		return;
+	}
 	uint8_t hdr[CDNS_HDR_LEN];
 	memcpy(hdr, msg, CDNS_HDR_LEN);
 	cdns_put16(hdr, orig_id);
@@ -104,40 +165,52 @@ static void add_message(struct input *in, const uint8_t *msg, size_t len, uint16
 	add(in, msg + CDNS_HDR_LEN, len - CDNS_HDR_LEN);
 }
 
-static void add_variables(struct input *in, const cdns_tsig_key_t *k, uint64_t t, uint16_t fudge,
-			  uint16_t error, const uint8_t *other, uint16_t other_len)
+void cdns_tsig_in_variables(cdns_tsig_input_t *in, const uint8_t *key_name, size_t key_len,
+			    const uint8_t *alg, size_t alg_len, uint64_t signed_at, uint16_t fudge,
+			    uint16_t error, const uint8_t *other, uint16_t other_len)
 {
-	uint8_t b[10];
-	add(in, k->name, k->name_len);
+	uint8_t b[8];
+	add(in, key_name, key_len);
 	cdns_put16(b, CDNS_C_ANY);
 	cdns_put32(b + 2, 0);
 	add(in, b, 6);
-	add(in, k->alg, k->alg_len);
-	put48(b, t);
-	cdns_put16(b + 6, fudge);
-	add(in, b, 8);
+	add(in, alg, alg_len);
+	cdns_tsig_in_timers(in, signed_at, fudge);
 	cdns_put16(b, error);
 	cdns_put16(b + 2, other_len);
 	add(in, b, 4);
 	add(in, other, other_len);
 }
 
-static void add_prior_mac(struct input *in, const cdns_tsig_ctx_t *ctx)
+void cdns_tsig_in_timers(cdns_tsig_input_t *in, uint64_t signed_at, uint16_t fudge)
 {
-	uint8_t b[2];
-	cdns_put16(b, ctx->mac_len);
-	add(in, b, 2);
-	add(in, ctx->mac, ctx->mac_len);
+	uint8_t b[8];
+	cdns_put48(b, signed_at);
+	cdns_put16(b + 6, fudge);
+	add(in, b, 8);
 }
 
-static int hmac(const cdns_tsig_key_t *k, const struct input *in, uint8_t *out)
+int cdns_tsig_hmac(const cdns_tsig_alg_t *alg, const uint8_t *secret, size_t secret_len,
+		   const cdns_tsig_input_t *in, uint8_t *out)
 {
 	if (in->overflow)
 		return CDNS_ESPACE;
-	return gnutls_hmac_fast((gnutls_mac_algorithm_t)k->mac, k->secret, k->secret_len, in->buf,
-				in->len, out) < 0
-		       ? CDNS_ENOTSUP
-		       : 0;
+	if (gnutls_hmac_fast((gnutls_mac_algorithm_t)alg->mac, secret, secret_len, in->buf,
+			     in->len, out) < 0)
+		return CDNS_ENOTSUP;
+	return 0;
+}
+
+bool cdns_tsig_mac_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	return gnutls_memcmp(a, b, n) == 0;
+}
+
+/* --- Client side. --- */
+
+static const cdns_tsig_alg_t *key_alg(const cdns_tsig_key_t *k)
+{
+	return cdns_tsig_alg_by_wire(k->alg);
 }
 
 int cdns_tsig_sign_request(cdns_tsig_ctx_t *ctx, const cdns_tsig_key_t *k, uint8_t *msg,
@@ -148,15 +221,20 @@ int cdns_tsig_sign_request(cdns_tsig_ctx_t *ctx, const cdns_tsig_key_t *k, uint8
 	size_t rr_len = (size_t)k->name_len + 10 + k->alg_len + 16 + k->mac_size;
 	if (rr_len > cap - *len)
 		return CDNS_ESPACE;
-	struct input in = { .cap = *len + 512 };
-	in.buf = malloc(in.cap);
+	const cdns_tsig_alg_t *alg = key_alg(k);
+	if (alg == NULL)
+		return CDNS_EINVAL;
+	cdns_tsig_input_t in;
+	size_t in_cap = *len + 512;
+	cdns_tsig_in_init(&in, malloc(in_cap), in_cap);
 	if (in.buf == NULL)
 		return CDNS_ENOMEM;
 	uint16_t id = cdns_get16(msg);
 	add(&in, msg, *len);
-	add_variables(&in, k, now, fudge, 0, NULL, 0);
+	cdns_tsig_in_variables(&in, k->name, k->name_len, k->alg, k->alg_len, now, fudge, 0, NULL,
+			       0);
 	uint8_t mac[CDNS_TSIG_MAC_MAX];
-	int rc = hmac(k, &in, mac);
+	int rc = cdns_tsig_hmac(alg, k->secret, k->secret_len, &in, mac);
 	free(in.buf);
 	if (rc != 0)
 		return rc;
@@ -170,7 +248,7 @@ int cdns_tsig_sign_request(cdns_tsig_ctx_t *ctx, const cdns_tsig_key_t *k, uint8
 	p += 10;
 	memcpy(p, k->alg, k->alg_len);
 	p += k->alg_len;
-	put48(p, now);
+	cdns_put48(p, now);
 	cdns_put16(p + 6, fudge);
 	cdns_put16(p + 8, k->mac_size);
 	memcpy(p + 10, mac, k->mac_size);
@@ -194,6 +272,9 @@ int cdns_tsig_verify_response(cdns_tsig_ctx_t *ctx, const uint8_t *msg, size_t l
 	cdns_msg_t m;
 	if (k == NULL || cdns_msg_parse(&m, msg, len) != 0)
 		return CDNS_EFORMAT;
+	const cdns_tsig_alg_t *alg = key_alg(k);
+	if (alg == NULL)
+		return CDNS_EINVAL;
 	unsigned ar = m.hdr.count[CDNS_SEC_ADDITIONAL];
 	if (ar == 0)
 		return CDNS_ENOENT;
@@ -204,60 +285,42 @@ int cdns_tsig_verify_response(cdns_tsig_ctx_t *ctx, const uint8_t *msg, size_t l
 			return CDNS_EFORMAT;
 	if (rr.type != CDNS_T_TSIG)
 		return CDNS_ENOENT;
-	/* RDATA: algorithm name (uncompressed), time (48), fudge, MAC size, MAC, original ID,
-	 * error, other len, other. */
-	const uint8_t *rd = rr.rdata;
-	int alen = cdns_name_check(rd, rr.rdlen);
-	if (alen <= 0 || (size_t)alen + 16 > rr.rdlen)
+	cdns_tsig_rr_t t;
+	if (cdns_tsig_rr_parse(&rr, &t) != 0)
 		return CDNS_EFORMAT;
-	uint8_t alg[CDNS_NAME_MAXLEN];
-	cdns_name_copy_lower(alg, rd);
-	const uint8_t *p = rd + alen;
-	uint64_t t = get48(p);
-	uint16_t fudge = cdns_get16(p + 6), mac_size = cdns_get16(p + 8);
-	if ((size_t)alen + 10 + mac_size + 6 > rr.rdlen)
-		return CDNS_EFORMAT;
-	const uint8_t *mac = p + 10;
-	p = mac + mac_size;
-	uint16_t orig_id = cdns_get16(p), error = cdns_get16(p + 2), other_len = cdns_get16(p + 4);
-	if ((size_t)alen + 16 + mac_size + other_len != rr.rdlen)
-		return CDNS_EFORMAT;
-	const uint8_t *other = p + 6;
-	uint8_t owner[CDNS_NAME_MAXLEN];
-	cdns_name_copy_lower(owner, rr.owner);
-	if (rr.owner_len != k->name_len || memcmp(owner, k->name, k->name_len) != 0 ||
-	    (size_t)alen != k->alg_len || memcmp(alg, k->alg, k->alg_len) != 0)
+	if (t.owner_len != k->name_len || memcmp(t.owner, k->name, k->name_len) != 0 ||
+	    t.alg_len != k->alg_len || memcmp(t.alg, k->alg, k->alg_len) != 0)
 		return CDNS_EINVAL;
-	if (error != 0 || mac_size != k->mac_size)
+	if (t.error != 0 || t.mac_size != k->mac_size)
 		return CDNS_EINVAL;
-	struct input in = { .cap = len + 512 };
-	in.buf = malloc(in.cap);
+	cdns_tsig_input_t in;
+	size_t cap = len + 512;
+	cdns_tsig_in_init(&in, malloc(cap), cap);
 	if (in.buf == NULL)
 		return CDNS_ENOMEM;
-	add_prior_mac(&in, ctx);
+	cdns_tsig_in_mac(&in, ctx->mac, ctx->mac_len);
 	/* The message up to the TSIG record, as signed. */
-	add_message(&in, msg, rr.start, orig_id, (uint16_t)(ar - 1));
+	cdns_tsig_in_message(&in, msg, rr.start, t.orig_id, (uint16_t)(ar - 1));
 	if (ctx->verified == 0)
-		add_variables(&in, k, t, fudge, error, other, other_len);
-	else {
-		uint8_t b[8];
-		put48(b, t);
-		cdns_put16(b + 6, fudge);
-		add(&in, b, 8);
-	}
+		cdns_tsig_in_variables(&in, k->name, k->name_len, k->alg, k->alg_len, t.time,
+				       t.fudge, t.error, t.other, t.other_len);
+	else
+		cdns_tsig_in_timers(&in, t.time, t.fudge);
 	uint8_t want[CDNS_TSIG_MAC_MAX];
-	int rc = hmac(k, &in, want);
+	int rc = cdns_tsig_hmac(alg, k->secret, k->secret_len, &in, want);
 	free(in.buf);
 	if (rc != 0)
 		return rc;
-	if (gnutls_memcmp(want, mac, k->mac_size) != 0)
+	if (!cdns_tsig_mac_equal(want, t.mac, k->mac_size))
 		return CDNS_EINVAL;
 	/* RFC 8945 §5.2.3: the time is checked after the MAC. */
-	uint64_t skew = now > t ? now - t : t - now;
-	if (skew > fudge)
+	uint64_t skew = now > t.time ? now - t.time : t.time - now;
+	if (skew > t.fudge)
 		return CDNS_ERANGE;
-	memcpy(ctx->mac, mac, k->mac_size);
+	memcpy(ctx->mac, t.mac, k->mac_size);
 	ctx->mac_len = k->mac_size;
 	ctx->verified++;
 	return 0;
 }
+
+#pragma GCC visibility pop

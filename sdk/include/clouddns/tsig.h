@@ -1,16 +1,84 @@
-/* TSIG (RFC 8945) for the client side of an exchange: sign a request, verify the response
- * message(s). Used by plugins that ask other servers (the secondary's SOA checks and
- * transfers). The server side (verifying requests, signing answers) is the tsig plugin. */
+/* TSIG (RFC 8945): the algorithms, the TSIG record, the MAC input of §4.3 — what both sides
+ * use — and the client side of an exchange: sign a request, verify the response message(s),
+ * used by plugins that ask other servers (the secondary's SOA checks and transfers). The
+ * server side (verifying requests, signing answers) is the tsig plugin, built on the same
+ * pieces. */
 #ifndef CLOUDDNS_TSIG_H
 #define CLOUDDNS_TSIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <clouddns/name.h>
+#include <clouddns/wire.h>
 
 #define CDNS_TSIG_MAC_MAX 64
 #define CDNS_TSIG_SECRET_MAX 1024
+
+/* An HMAC algorithm of RFC 8945 §6. */
+typedef struct cdns_tsig_alg {
+	const char *text;     /* "hmac-sha256", ...: option values and BIND key files */
+	const uint8_t *wire;  /* its name on the wire, lower case */
+	uint8_t wire_len;
+	int mac;              /* GnuTLS MAC algorithm */
+	uint8_t size;         /* HMAC output octets */
+} cdns_tsig_alg_t;
+
+/* The i-th algorithm (hmac-sha256, -sha384, -sha512, -sha224, -sha1, hmac-md5), NULL past
+ * the end. */
+const cdns_tsig_alg_t *cdns_tsig_alg_at(size_t i);
+/* By its wire name (any case); NULL when unknown. */
+const cdns_tsig_alg_t *cdns_tsig_alg_by_wire(const uint8_t *name);
+/* By text: one of the names above in any case, or its full domain name
+ * ("hmac-md5.sig-alg.reg.int"); NULL when unknown. */
+const cdns_tsig_alg_t *cdns_tsig_alg_by_text(const char *text, size_t len);
+
+/* A TSIG record read from a message (RFC 8945 §4.2). Names lower-cased; mac and other point
+ * into the message. */
+typedef struct cdns_tsig_rr {
+	uint8_t owner[CDNS_NAME_MAXLEN];
+	uint8_t alg[CDNS_NAME_MAXLEN];
+	uint8_t owner_len, alg_len;
+	uint64_t time;
+	uint16_t fudge, mac_size, orig_id, error, other_len;
+	const uint8_t *mac, *other;
+} cdns_tsig_rr_t;
+
+/* Interpret rr as a TSIG record. Returns 0 or CDNS_EFORMAT (§5.2: FORMERR): not TSIG, class
+ * not ANY or TTL not 0, a compressed or bad algorithm name, fields that do not add up to
+ * RDLENGTH. */
+int cdns_tsig_rr_parse(const cdns_rr_t *rr, cdns_tsig_rr_t *t);
+
+/* The MAC input (RFC 8945 §4.3), built in a buffer the caller provides; what does not fit
+ * marks it overflowed, and cdns_tsig_hmac() then fails. */
+typedef struct cdns_tsig_input {
+	uint8_t *buf;
+	size_t len, cap;
+	bool overflow;
+} cdns_tsig_input_t;
+
+void cdns_tsig_in_init(cdns_tsig_input_t *in, uint8_t *buf, size_t cap);
+/* A prior MAC, length first (§4.3.1 for a response, §5.3.1 for later messages). */
+void cdns_tsig_in_mac(cdns_tsig_input_t *in, const uint8_t *mac, uint16_t len);
+/* A message as digested (§4.3.3): len bytes up to (not including) its TSIG record, with
+ * orig_id as its ID and arcount as its ARCOUNT. */
+void cdns_tsig_in_message(cdns_tsig_input_t *in, const uint8_t *msg, size_t len,
+			  uint16_t orig_id, uint16_t arcount);
+/* The TSIG variables (§4.3.3): key and algorithm names (lower case, uncompressed), class
+ * ANY, TTL 0, Time Signed, Fudge, Error, Other Len, Other Data. */
+void cdns_tsig_in_variables(cdns_tsig_input_t *in, const uint8_t *key_name, size_t key_len,
+			    const uint8_t *alg, size_t alg_len, uint64_t signed_at, uint16_t fudge,
+			    uint16_t error, const uint8_t *other, uint16_t other_len);
+/* Only the timers, in place of the variables, for the later messages of a response
+ * (§5.3.1). */
+void cdns_tsig_in_timers(cdns_tsig_input_t *in, uint64_t signed_at, uint16_t fudge);
+/* The HMAC of the input into out (alg->size octets). Returns 0, CDNS_ESPACE (the input
+ * overflowed) or CDNS_ENOTSUP (the crypto library refused). */
+int cdns_tsig_hmac(const cdns_tsig_alg_t *alg, const uint8_t *secret, size_t secret_len,
+		   const cdns_tsig_input_t *in, uint8_t *out);
+/* Constant-time comparison of n octets (MACs): true when equal. */
+bool cdns_tsig_mac_equal(const uint8_t *a, const uint8_t *b, size_t n);
 
 typedef struct cdns_tsig_key {
 	uint8_t name[CDNS_NAME_MAXLEN]; /* lower-cased wire form */

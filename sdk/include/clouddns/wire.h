@@ -75,6 +75,16 @@ static inline void cdns_put32(uint8_t *p, uint32_t v)
 	p[2] = (uint8_t)(v >> 8);
 	p[3] = (uint8_t)v;
 }
+/* 48-bit fields (TSIG's Time Signed). */
+static inline uint64_t cdns_get48(const uint8_t *p)
+{
+	return ((uint64_t)cdns_get16(p) << 32) | cdns_get32(p + 2);
+}
+static inline void cdns_put48(uint8_t *p, uint64_t v)
+{
+	cdns_put16(p, (uint16_t)(v >> 32));
+	cdns_put32(p + 2, (uint32_t)v);
+}
 
 typedef struct cdns_hdr {
 	uint16_t id, flags;
