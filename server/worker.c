@@ -493,7 +493,7 @@ int cdns__workers_start(cdns__server_t *s, cdns__pipeline_t *p)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	for (unsigned i = 0; i < s->n_workers; i++) {
 		char name[16]; /* what top -H and /proc/PID/task/TID/comm show */
-		snprintf(name, sizeof(name), "cdns-worker-%u", i);
+		snprintf(name, sizeof(name), "cdns-worker-%u", i % 1000); /* i < CDNS_MAX_WORKERS */
 		(void)pthread_setname_np(s->workers[i]->thread, name);
 	}
 	/* cpu_affinity: each worker on its CPU (the control thread stays free to move). */
