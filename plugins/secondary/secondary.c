@@ -63,18 +63,6 @@ struct zone_conf {
 	const cdns_conf_t *key;
 };
 
-struct key_conf {
-	const char *name, *algorithm, *secret;
-};
-
-static const cdns_opt_def_t key_opts[] = {
-	{ "name", CDNS_OPT_STRING, offsetof(struct key_conf, name), NULL, 0, -1, true, NULL },
-	{ "algorithm", CDNS_OPT_STRING, offsetof(struct key_conf, algorithm), "hmac-sha256", 0, -1,
-	  false, NULL },
-	{ "secret", CDNS_OPT_STRING, offsetof(struct key_conf, secret), NULL, 0, -1, true, NULL },
-	CDNS_OPT_END,
-};
-
 static const cdns_opt_def_t zone_opts[] = {
 	{ "name", CDNS_OPT_STRING, offsetof(struct zone_conf, name), NULL, 0, -1, true, NULL },
 	{ "primaries", CDNS_OPT_STRLIST, offsetof(struct zone_conf, primaries), NULL, 0, -1, true,
@@ -1207,27 +1195,12 @@ static int parse_zone(cdns_setup_t *s, const cdns_conf_t *zn, struct sec_state *
 		bad = true;
 	}
 	if (zc.key != NULL) {
-		struct key_conf kc = { 0 };
-		const char *what = NULL;
-		if (zc.key->kind != CDNS_CONF_MAP) {
-			cdns_diag_error(d, zc.key,
-					"%szone '%s': 'key' must be {name: ..., algorithm: ..., secret: ...}",
-					prefix, zc.name);
+		char subject[CDNS_NAME_MAXTEXT + 16];
+		snprintf(subject, sizeof(subject), "zone '%s': ", zc.name);
+		if (cdns_tsig_key_conf(d, prefix, subject, zc.key, &z->key) != 0)
 			bad = true;
-		} else if (cdns_conf_apply(d, prefix, zc.key, key_opts, &kc) != 0) {
-			bad = true;
-		} else if (cdns_tsig_key_init(&z->key, kc.name, kc.algorithm, kc.secret, &what) != 0) {
-			const cdns_conf_t *at = cdns_conf_get(zc.key, what);
-			cdns_diag_error(d, at ? at : zc.key,
-					"%szone '%s': key: bad %s%s", prefix, zc.name, what,
-					strcmp(what, "algorithm") == 0
-						? " (hmac-sha256, hmac-sha384, hmac-sha512, hmac-sha224, "
-						  "hmac-sha1 or hmac-md5)"
-						: "");
-			bad = true;
-		} else {
+		else
 			z->has_key = true;
-		}
 	}
 	if (zc.file != NULL) {
 		const cdns_conf_t *fnode = cdns_conf_get(zn, "file");

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -34,6 +35,7 @@ struct transfer_state {
 	unsigned n_rules;
 	cdns_sockaddr_t notify[NOTIFY_MAX];
 	socklen_t notify_len[NOTIFY_MAX];
+	cdns_tsig_key_t *notify_key[NOTIFY_MAX]; /* sign the NOTIFY to this target (or NULL) */
 	unsigned n_notify;
 	bool notifier_held, subscribed, subscribed_loaded;
 };
@@ -44,6 +46,9 @@ struct notify_job {
 	cdns_sockaddr_t to;
 	socklen_t to_len;
 	unsigned target; /* its place in the notify list, for the log */
+	bool signed_;    /* with key; each send signs anew, and the answer must verify */
+	cdns_tsig_key_t key;
+	cdns_tsig_ctx_t tsig;
 	uint16_t id;
 	unsigned tries;
 	uint8_t apex[CDNS_NAME_MAXLEN];
@@ -72,7 +77,7 @@ struct transfer_conf {
 
 static const cdns_opt_def_t transfer_opts[] = {
 	{ "acl", CDNS_OPT_NODE, offsetof(struct transfer_conf, acl), NULL, 0, -1, true, NULL },
-	{ "notify", CDNS_OPT_STRLIST, offsetof(struct transfer_conf, notify), NULL, 0, -1, false,
+	{ "notify", CDNS_OPT_NODE, offsetof(struct transfer_conf, notify), NULL, 0, -1, false,
 	  NULL },
 	CDNS_OPT_END,
 };
@@ -88,6 +93,65 @@ static bool allowed(const struct transfer_state *st, const cdns_query_t *q)
 		return true;
 	}
 	return false;
+}
+
+struct target_conf {
+	const char *address;
+	const cdns_conf_t *key;
+};
+
+static const cdns_opt_def_t target_opts[] = {
+	{ "address", CDNS_OPT_STRING, offsetof(struct target_conf, address), NULL, 0, -1, true,
+	  NULL },
+	{ "key", CDNS_OPT_NODE, offsetof(struct target_conf, key), NULL, 0, -1, false, NULL },
+	CDNS_OPT_END,
+};
+
+/* One entry of 'notify': "ADDRESS[:PORT]", or {address: ..., key: {name, algorithm, secret}}
+ * for a secondary that wants its NOTIFYs signed. */
+static bool notify_target(cdns_diag_t *d, const char *prefix, const cdns_conf_t *it,
+			  struct transfer_state *st)
+{
+	struct target_conf tc = { .address = it->value };
+	const cdns_conf_t *at = it;
+	if (it->kind == CDNS_CONF_MAP) {
+		if (cdns_conf_apply(d, prefix, it, target_opts, &tc) != 0)
+			return false;
+		at = cdns_conf_get(it, "address");
+	}
+	unsigned i = st->n_notify;
+	if (tc.address == NULL ||
+	    cdns_sockaddr_parse(tc.address, 53, &st->notify[i], &st->notify_len[i]) != 0) {
+		cdns_diag_error(d, at,
+				"%soption 'notify': must be an address with an optional port such as "
+				"\"192.0.2.1\" or \"[2001:db8::1]:5300\", or {address: ..., key: ...}, "
+				"got \"%s\"",
+				prefix, tc.address ? tc.address : "");
+		return false;
+	}
+	if (tc.key != NULL) {
+		st->notify_key[i] = calloc(1, sizeof(cdns_tsig_key_t));
+		if (st->notify_key[i] == NULL ||
+		    cdns_tsig_key_conf(d, prefix, "notify: ", tc.key, st->notify_key[i]) != 0) {
+			free(st->notify_key[i]);
+			st->notify_key[i] = NULL;
+			return false;
+		}
+	}
+	st->n_notify++;
+	return true;
+}
+
+static void state_free(struct transfer_state *st)
+{
+	for (unsigned i = 0; i < NOTIFY_MAX; i++) {
+		if (st->notify_key[i] != NULL) {
+			/* A secret does not outlive its use in memory. */
+			memset(st->notify_key[i], 0, sizeof(cdns_tsig_key_t));
+			free(st->notify_key[i]);
+		}
+	}
+	free(st);
 }
 
 static int transfer_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state)
@@ -156,20 +220,12 @@ static int transfer_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state
 				bad = true;
 				break;
 			}
-			if (it->value == NULL || cdns_sockaddr_parse(it->value, 53, &st->notify[st->n_notify],
-							      &st->notify_len[st->n_notify]) != 0) {
-				cdns_diag_error(d, it,
-						"%soption 'notify': must be an address with an optional port "
-						"such as \"192.0.2.1\" or \"[2001:db8::1]:5300\", got \"%s\"",
-						prefix, it->value ? it->value : "");
+			if (!notify_target(d, prefix, it, st))
 				bad = true;
-				continue;
-			}
-			st->n_notify++;
 		}
 	}
 	if (bad) {
-		free(st);
+		state_free(st);
 		return CDNS_ECONFIG;
 	}
 	*state = st;
@@ -197,14 +253,26 @@ static void job_free(struct notify_job *job)
 		}
 	}
 	ev_timer_stop(cdns_control_loop(), &job->timer);
+	memset(&job->key, 0, sizeof(job->key)); /* the secret */
 	free(job);
+}
+
+static uint64_t unix_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec < 0 ? 0 : (uint64_t)ts.tv_sec;
 }
 
 static void notify_send(struct notify_job *job)
 {
 	uint8_t buf[512];
 	cdns_pkt_t p;
-	cdns_pkt_init(&p, buf, sizeof(buf));
+	/* Room for the TSIG record when signed (the SOA hint is left out if it does not fit). */
+	size_t room = job->signed_ ? (size_t)job->key.name_len + job->key.alg_len + 26 +
+					      job->key.mac_size
+				   : 0;
+	cdns_pkt_init(&p, buf, (uint16_t)(sizeof(buf) - room));
 	cdns_pkt_set_id(&p, job->id);
 	/* RFC 1996 §3.7: opcode NOTIFY, AA set, the zone's SOA in the answer section. */
 	cdns_pkt_set_flags(&p, (uint16_t)((CDNS_OPCODE_NOTIFY << 11) | CDNS_FLAG_AA));
@@ -213,8 +281,17 @@ static void notify_send(struct notify_job *job)
 	if (job->soa_len > 0)
 		(void)cdns_pkt_put_rr(&p, CDNS_SEC_ANSWER, job->apex, CDNS_T_SOA, CDNS_C_IN,
 				      job->soa_ttl, job->soa, job->soa_len);
+	size_t len = p.len;
+	/* Signed anew at every try (a fresh time); the answer must verify against this
+	 * request's MAC (RFC 8945 §5.3). */
+	if (job->signed_ && cdns_tsig_sign_request(&job->tsig, &job->key, buf, &len, sizeof(buf),
+						   unix_now(), 300) != 0) {
+		cdns_warn("transfer: cannot sign a NOTIFY");
+		job->tries++;
+		return;
+	}
 	int fd = job->to.sa.sa_family == AF_INET ? nf.fd4 : nf.fd6;
-	if (fd >= 0 && sendto(fd, buf, p.len, 0, &job->to.sa, job->to_len) < 0)
+	if (fd >= 0 && sendto(fd, buf, len, 0, &job->to.sa, job->to_len) < 0)
 		cdns_debug("transfer: NOTIFY send failed: %s", strerror(errno));
 	job->tries++;
 }
@@ -260,6 +337,14 @@ static void notify_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 					      memcmp(&from.sin6.sin6_addr, &to->sin6.sin6_addr, 16) == 0;
 		if (!same)
 			continue;
+		/* An answer to a signed NOTIFY must be signed by the same key: anything else
+		 * (unsigned, an error such as BADSIG, a late answer to an earlier try) is not
+		 * an acknowledgement, and the NOTIFY is repeated. */
+		if (job->signed_ &&
+		    cdns_tsig_verify_response(&job->tsig, buf, (size_t)n, unix_now()) != 0) {
+			cdns_debug("transfer: NOTIFY answer without a valid signature: ignored");
+			return;
+		}
 		job_free(job);
 		return;
 	}
@@ -315,6 +400,10 @@ static void announce(struct transfer_state *st, const char *view, const cdns_zon
 		job->to = st->notify[i];
 		job->to_len = st->notify_len[i];
 		job->target = i;
+		if (st->notify_key[i] != NULL) {
+			job->key = *st->notify_key[i];
+			job->signed_ = true;
+		}
 		job->serial = cdns_zone_serial(zone);
 		const cdns_rrset_t *soa = cdns_znode_rrset(cdns_zone_node(zone, 0), CDNS_T_SOA);
 		size_t pos = 0;
@@ -669,7 +758,7 @@ static void transfer_teardown(void *state)
 		cdns_event_unsubscribe(CDNS_EV_ZONE_LOADED, zone_event_cb, st);
 	if (st->notifier_held)
 		notifier_release();
-	free(st);
+	state_free(st);
 }
 
 CDNS_PLUGIN(.name = "transfer", .version = CDNS_VERSION,

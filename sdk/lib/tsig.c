@@ -1,5 +1,6 @@
 /* TSIG (RFC 8945), client side: sign a request, verify the answer's messages. */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -7,6 +8,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include <clouddns/conf.h>
 #include <clouddns/error.h>
 #include <clouddns/rdata.h>
 #include <clouddns/rrtype.h>
@@ -84,6 +86,42 @@ int cdns_tsig_key_init(cdns_tsig_key_t *k, const char *name, const char *algorit
 	if (n <= 0)
 		return CDNS_EINVAL;
 	k->secret_len = (uint16_t)n;
+	return 0;
+}
+
+struct key_conf {
+	const char *name, *algorithm, *secret;
+};
+
+static const cdns_opt_def_t key_opts[] = {
+	{ "name", CDNS_OPT_STRING, offsetof(struct key_conf, name), NULL, 0, -1, true, NULL },
+	{ "algorithm", CDNS_OPT_STRING, offsetof(struct key_conf, algorithm), "hmac-sha256", 0, -1,
+	  false, NULL },
+	{ "secret", CDNS_OPT_STRING, offsetof(struct key_conf, secret), NULL, 0, -1, true, NULL },
+	CDNS_OPT_END,
+};
+
+int cdns_tsig_key_conf(cdns_diag_t *d, const char *prefix, const char *subject,
+		       const cdns_conf_t *node, cdns_tsig_key_t *k)
+{
+	struct key_conf kc = { 0 };
+	const char *what = NULL;
+	if (node == NULL || node->kind != CDNS_CONF_MAP) {
+		cdns_diag_error(d, node, "%s%s'key' must be {name: ..., algorithm: ..., secret: ...}",
+				prefix, subject);
+		return CDNS_ECONFIG;
+	}
+	if (cdns_conf_apply(d, prefix, node, key_opts, &kc) != 0)
+		return CDNS_ECONFIG;
+	if (cdns_tsig_key_init(k, kc.name, kc.algorithm, kc.secret, &what) != 0) {
+		const cdns_conf_t *at = cdns_conf_get(node, what);
+		cdns_diag_error(d, at ? at : node, "%s%skey: bad %s%s", prefix, subject, what,
+				strcmp(what, "algorithm") == 0
+					? " (hmac-sha256, hmac-sha384, hmac-sha512, hmac-sha224, "
+					  "hmac-sha1 or hmac-md5)"
+					: "");
+		return CDNS_ECONFIG;
+	}
 	return 0;
 }
 

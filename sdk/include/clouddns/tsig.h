@@ -97,6 +97,15 @@ typedef struct cdns_tsig_key {
 int cdns_tsig_key_init(cdns_tsig_key_t *k, const char *name, const char *algorithm,
 		       const char *secret_b64, const char **what);
 
+struct cdns_conf;
+struct cdns_diag;
+
+/* A key written in a configuration as {name: ..., algorithm: ... (hmac-sha256 when left out),
+ * secret: BASE64}. Errors go to d as file:line:col, each message starting with prefix and
+ * subject (what the key belongs to, e.g. "zone 'example.com': "). Returns 0 or CDNS_ECONFIG. */
+int cdns_tsig_key_conf(struct cdns_diag *d, const char *prefix, const char *subject,
+		       const struct cdns_conf *node, cdns_tsig_key_t *k);
+
 /* One exchange: the request MAC, then the MAC of each verified response message. */
 typedef struct cdns_tsig_ctx {
 	const cdns_tsig_key_t *key;

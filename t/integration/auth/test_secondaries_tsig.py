@@ -39,12 +39,16 @@ h9      A   198.51.100.9
 """
 
 
-def pipeline(tmp_path, notify):
+def pipeline(tmp_path, notify, signed_notify=False):
     zone = tmp_path / "example.test.zone"
     zone.write_text(ZONE)
     jdir = tmp_path / "journal"
     jdir.mkdir(exist_ok=True)
-    targets = ", ".join(f'"127.0.0.1:{p}"' for p in notify)
+    if signed_notify:
+        key = f'{{name: {KEY}, algorithm: hmac-sha256, secret: "{SECRET}"}}'
+        targets = ", ".join(f'{{address: "127.0.0.1:{p}", key: {key}}}' for p in notify)
+    else:
+        targets = ", ".join(f'"127.0.0.1:{p}"' for p in notify)
     return (f"- tsig: {{keys: [{{name: {KEY}, algorithm: hmac-sha256, secret: \"{SECRET}\"}}]}}\n"
             f"- update: {{acl: [{{address: 127.0.0.0/8}}]}}\n"
             f"- transfer: {{acl: [{{key: {KEY}}}], notify: [{targets}]}}\n"
@@ -67,7 +71,7 @@ def wait_serial(port, serial, what):
         time.sleep(0.1)
 
 
-def start_knot(tmp_path, port, primary_port):
+def start_knot(tmp_path, port, primary_port, signed_notify=False):
     knotd = shutil.which("knotd") or "/usr/sbin/knotd"
     d = tmp_path / "knot"
     (d / "db").mkdir(parents=True)
@@ -90,7 +94,7 @@ remote:
 acl:
   - id: notify_from_primary
     address: 127.0.0.1
-    action: notify
+    action: notify{f"{chr(10)}    key: {KEY}" if signed_notify else ""}
 template:
   - id: default
     storage: "{d}"
@@ -133,13 +137,19 @@ zone "example.test" {{
     return proc, log, d / "log"
 
 
-@pytest.mark.parametrize("which", ["knot", "named"])
+@pytest.mark.parametrize("which", ["knot", "named", "knot-signed-notify"])
 def test_secondary_with_tsig_follows_updates(make_server, tmp_path, which):
-    start = start_knot if which == "knot" else start_named
+    # knot-signed-notify: Knot accepts a NOTIFY only when signed with the key (acl with
+    # key), so the change reaches it in time only through our signed NOTIFY (the zone's
+    # refresh is an hour).
+    signed = which == "knot-signed-notify"
     # The secondary's port is chosen first: our configuration names it for NOTIFY.
     port = free_port(ipv6=False)
-    srv = make_server(pipeline(tmp_path, [port]))
-    proc, log, logpath = start(tmp_path, port, srv.port)
+    srv = make_server(pipeline(tmp_path, [port], signed_notify=signed))
+    if which == "named":
+        proc, log, logpath = start_named(tmp_path, port, srv.port)
+    else:
+        proc, log, logpath = start_knot(tmp_path, port, srv.port, signed_notify=signed)
     try:
         what = lambda: logpath.read_text() + srv.log()
         wait_serial(port, 100, what)
@@ -153,7 +163,15 @@ def test_secondary_with_tsig_follows_updates(make_server, tmp_path, which):
         ours = dns.query.udp(q, "127.0.0.1", port=srv.port, timeout=2)
         assert theirs.answer == ours.answer and theirs.answer
         text = logpath.read_text()
-        if which == "knot":
+        if which != "named":
+            assert "denied" not in text, text
+            # Knot's answer to the NOTIFY ended our retries (for the signed one: its
+            # signature verified): serial 101 was announced once, not again a second later.
+            time.sleep(2.5)
+            text = logpath.read_text()
+            assert text.count("notify, incoming, remote 127.0.0.1") >= 1, text
+            assert sum("serial 101" in line and "notify, incoming" in line
+                       for line in text.splitlines()) == 1, text
             assert "IXFR, incoming" in text and "fallback to AXFR" not in text, text
         else:
             # BIND 9.18 does not name the transfer type in its log; the record count does:

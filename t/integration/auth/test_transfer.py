@@ -13,7 +13,7 @@ import dns.rdatatype
 import dns.zone
 import pytest
 
-from cdnstest import free_port
+from cdnstest import PLUGIN_DIR, SERVER_BIN, free_port, server_env
 
 ZONE = """$ORIGIN example.test.
 $TTL 300
@@ -170,3 +170,31 @@ zone:
         proc.terminate()
         proc.wait(10)
         log.close()
+
+
+def test_notify_target_errors(server_bin, tmp_path):
+    # Each bad target is reported where it is, and the file is refused.
+    path = tmp_path / "bad.yaml"
+    path.write_text("""\
+pipeline:
+  - transfer:
+      acl: [{address: 127.0.0.0/8}]
+      notify:
+        - "127.0.0.1:5300"
+        - {address: "127.0.0.1:5301", key: {name: k1, secret: "%%%"}}
+        - {address: "nowhere"}
+        - {key: {name: k1, secret: "c2VjcmV0"}}
+        - {address: "127.0.0.1:5302", key: {name: k1, algorithm: hmac-sha3, secret: "c2VjcmV0"}}
+  - file: {zones: [{name: example.test, path: "/nonexistent"}]}
+""")
+    out = subprocess.run([str(SERVER_BIN), "-t", "-P", str(PLUGIN_DIR), "-c", str(path)],
+                         capture_output=True, text=True, timeout=60, env=server_env())
+    assert out.returncode == 1
+    lines = out.stderr.splitlines()
+    assert f"{path}:6:63: plugin 'transfer': notify: key: bad secret" in lines, lines
+    assert (f"{path}:7:21: plugin 'transfer': option 'notify': must be an address with an "
+            f"optional port such as \"192.0.2.1\" or \"[2001:db8::1]:5300\", or "
+            f"{{address: ..., key: ...}}, got \"nowhere\"") in lines, lines
+    assert f"{path}:8:11: plugin 'transfer': option 'address' is required" in lines, lines
+    assert any(line.startswith(f"{path}:9:") and "notify: key: bad algorithm (hmac-sha256" in line
+               for line in lines), lines
