@@ -91,6 +91,7 @@ struct loaded {
 	cdns_journal_t *journal; /* when the instance has a journal directory */
 	struct stamp *files;
 	unsigned n_files;
+	uint64_t journal_warned; /* journal size / journal_max_size last warned about */
 	bool used; /* by the instance being set up */
 };
 
@@ -351,6 +352,25 @@ static void publish_all(struct file_state *st)
 	}
 }
 
+/* Past journal_max_size the journal keeps growing (it is the only durable copy of the
+ * changes): say so, once each time it grows by another journal_max_size. */
+static void journal_size_check(const struct file_state *st, struct loaded *l)
+{
+	if (l->journal == NULL || st->journal_max <= 0)
+		return;
+	uint64_t size = cdns_journal_size(l->journal), max = (uint64_t)st->journal_max;
+	if (size <= max || size / max <= l->journal_warned)
+		return;
+	l->journal_warned = size / max;
+	char zone[CDNS_NAME_MAXTEXT];
+	cdns_name_to_text(l->apex, zone, sizeof(zone));
+	cdns_warn("zone %s: journal %llu bytes, beyond journal_max_size (%llu): it holds the "
+		  "changes made since the zone file's serial and cannot drop any of them; write "
+		  "the zone as it is now into its file with a higher serial (e.g. from an AXFR) "
+		  "to start the journal over",
+		  zone, (unsigned long long)size, (unsigned long long)max);
+}
+
 /* A change was committed (RFC 2136 update, API...): serve the new version. */
 static void committed_cb(const cdns_event_t *ev, void *arg)
 {
@@ -369,6 +389,7 @@ static void committed_cb(const cdns_event_t *ev, void *arg)
 			cdns_zone_unref(l->zone);
 			l->zone = cdns_zone_ref((cdns_zone_t *)ev->zone);
 		}
+		journal_size_check(st, l);
 	}
 	if (!ours)
 		return;
@@ -401,7 +422,11 @@ static int replay_cb(void *ctx, const cdns_changeset_t *cs)
 static int journal_open(const char *path, const uint8_t *apex, int64_t max, cdns_journal_t **j)
 {
 	cdns_journal_report_t rep;
-	int rc = cdns_journal_open(path, apex, CDNS_C_IN, (uint64_t)max, 0, j, &rep);
+	/* MANUAL: the journal is the only durable copy of the run-time changes (the zone file is
+	 * not rewritten), so no append may drop the oldest ones to stay within max; max is a
+	 * threshold for a warning instead (committed_cb). */
+	int rc = cdns_journal_open(path, apex, CDNS_C_IN, (uint64_t)max, CDNS_JOURNAL_MANUAL, j,
+				   &rep);
 	if (rep.text[0] != '\0')
 		cdns_log(rc == 0 ? CDNS_LOG_WARNING : CDNS_LOG_ERR, "%s", rep.text);
 	return rc;

@@ -873,6 +873,28 @@ def test_acknowledged_update_survives_kill9(make_server, zone_dir):
     assert serial(srv) == 4
 
 
+def test_small_journal_never_drops_what_the_zone_file_lacks(make_server, zone_dir):
+    # The journal is the only durable copy of run-time changes (the zone file is not
+    # rewritten): its size limit must not drop any of them. 120 updates of ~200 bytes each are
+    # several times journal_max_size (4k); after kill -9 every one is still there.
+    p = pipeline(zone_dir)
+    p[-1][1]["journal_max_size"] = "4k"
+    srv = make_server(p)
+    for i in range(120):
+        u = upd()
+        u.add(f"n{i}", 300, "TXT", '"' + "x" * 150 + f'{i}"')
+        assert rcode(srv, u) == dns.rcode.NOERROR
+    srv.proc.send_signal(signal.SIGKILL)
+    srv.proc.wait(10)
+    srv.stopped = True
+    srv.start()
+    srv.stopped = False
+    assert serial(srv) == 121
+    for i in (0, 1, 59, 119):
+        assert rdatas(srv, f"n{i}.example.test.", "TXT") == ['"' + "x" * 150 + f'{i}"'], i
+    assert "journal" in srv.log() and "beyond journal_max_size" in srv.log(), srv.log()
+
+
 def test_without_journal_updates_live_in_memory(make_server, zone_dir):
     srv = make_server(pipeline(zone_dir, journal=False))
     u = upd()
