@@ -25,6 +25,7 @@
 #define CDNS__CS_BLK_MIN    2048u      /* first arena block: a small update fits */
 #define CDNS__CS_BLK_MAX    (1u << 20) /* blocks double up to this size */
 #define CDNS__APPLY_REPORTS 100        /* problems reported one by one, then counted */
+#define CDNS__FAST_MAX_RRS  65536      /* larger changesets rebuild the zone */
 
 struct cdns__csblk {
 	struct cdns__csblk *next;
@@ -735,6 +736,10 @@ static int cdns__apply_fast(const cdns_zone_t *old, const cdns_changeset_t *cs,
 	if (cdns__zone_segs(old) >= CDNS__ZONE_SEGS_MAX)
 		return CDNS_ENOTSUP;
 	size_t n_rr = cs->n[CDNS_CS_REMOVED] + cs->n[CDNS_CS_ADDED];
+	/* A change that large is a new zone more than a patch (and its owner list would take
+	 * n_rr * 255 bytes): rebuild. */
+	if (n_rr > CDNS__FAST_MAX_RRS)
+		return CDNS_ENOTSUP;
 	for (int sec = 0; sec < 2; sec++) {
 		for (size_t i = 0; i < cs->n[sec]; i++) {
 			const cdns_changeset_rr_t *rr = &cs->rrs[sec][i];
