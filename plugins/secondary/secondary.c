@@ -61,6 +61,7 @@ struct zone_conf {
 	const cdns_conf_t *primaries;
 	const char *file;
 	const cdns_conf_t *key;
+	bool notify_signed;
 };
 
 static const cdns_opt_def_t zone_opts[] = {
@@ -69,6 +70,8 @@ static const cdns_opt_def_t zone_opts[] = {
 	  NULL },
 	{ "file", CDNS_OPT_STRING, offsetof(struct zone_conf, file), NULL, 0, -1, false, NULL },
 	{ "key", CDNS_OPT_NODE, offsetof(struct zone_conf, key), NULL, 0, -1, false, NULL },
+	{ "notify_signed", CDNS_OPT_BOOL, offsetof(struct zone_conf, notify_signed), "false", 0, -1,
+	  false, NULL },
 	CDNS_OPT_END,
 };
 
@@ -117,6 +120,7 @@ struct szone {
 	unsigned n_prim;
 	const char *path; /* the on-disk copy, or NULL */
 	bool has_key;     /* TSIG for every request to the primaries (RFC 8945) */
+	bool notify_signed; /* NOTIFY only when signed with key (verified by the tsig plugin) */
 	cdns_tsig_key_t key;
 
 	/* Control thread only. */
@@ -1032,6 +1036,20 @@ static cdns_verdict_t on_notify(struct sec_state *st, cdns_query_t *q)
 		cdns_resp_set_rcode(q, CDNS_RCODE_REFUSED);
 		return CDNS_DONE;
 	}
+	if (z->notify_signed &&
+	    (q->tsig_key == NULL || !cdns_name_equal(q->tsig_key, z->key.name))) {
+		/* Unsigned, or signed with another key. A signature that did not verify never
+		 * gets here: the tsig plugin answered it (BADSIG, BADKEY, BADTIME). */
+		if (cdns_log_enabled(CDNS_LOG_INFO)) {
+			char from[INET6_ADDRSTRLEN + 16];
+			xfrin_addr_text(&q->client, from, sizeof(from));
+			cdns_info("secondary: zone %s: NOTIFY from %s refused: not signed with the "
+				  "zone's key",
+				  z->name, from);
+		}
+		cdns_resp_set_rcode(q, CDNS_RCODE_REFUSED);
+		return CDNS_DONE;
+	}
 	if (q->qtype != CDNS_T_SOA) {
 		/* RFC 1996 §3.2: only SOA is defined. */
 		cdns_resp_set_rcode(q, CDNS_RCODE_NOTIMP);
@@ -1202,6 +1220,12 @@ static int parse_zone(cdns_setup_t *s, const cdns_conf_t *zn, struct sec_state *
 		else
 			z->has_key = true;
 	}
+	if (zc.notify_signed && zc.key == NULL) {
+		cdns_diag_error(d, cdns_conf_get(zn, "notify_signed"),
+				"%szone '%s': 'notify_signed' needs the zone's 'key'", prefix, zc.name);
+		bad = true;
+	}
+	z->notify_signed = zc.notify_signed;
 	if (zc.file != NULL) {
 		const cdns_conf_t *fnode = cdns_conf_get(zn, "file");
 		z->path = cdns_setup_path(s, zc.file);

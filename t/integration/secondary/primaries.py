@@ -20,6 +20,8 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
+import dns.tsig
+import dns.tsigkeyring
 
 from cdnstest import free_port, make_query
 
@@ -71,14 +73,19 @@ def soa_serial(port, name="example.test."):
     return r.answer[0][0].serial
 
 
-def send_notify(port, zone="example.test.", source="127.0.0.1", serial=None, timeout=2.0):
-    """Send a NOTIFY (RFC 1996) for zone from source; returns the response (or None)."""
+def send_notify(port, zone="example.test.", source="127.0.0.1", serial=None, timeout=2.0,
+                key=None):
+    """Send a NOTIFY (RFC 1996) for zone from source, signed with key (name, base64 secret)
+    if given; returns the request and the response (or None)."""
     q = dns.message.make_query(zone, "SOA")
     q.set_opcode(dns.opcode.NOTIFY)
     q.flags |= dns.flags.AA
     if serial is not None:
         q.answer.append(dns.rrset.from_text(
             zone, 300, "IN", "SOA", f"ns1.{zone} hostmaster.{zone} {serial} 1 1 1 1"))
+    if key is not None:
+        q.use_tsig(dns.tsigkeyring.from_text({key[0]: key[1]}), keyname=key[0],
+                   algorithm="hmac-sha256")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(timeout)
         s.bind((source, 0))
@@ -87,7 +94,24 @@ def send_notify(port, zone="example.test.", source="127.0.0.1", serial=None, tim
             wire = s.recv(65535)
         except socket.timeout:
             return None
-    return q, dns.message.from_wire(wire)
+    if key is None:
+        return q, dns.message.from_wire(wire)
+    try:
+        return q, dns.message.from_wire(wire, keyring=q.keyring, request_mac=q.mac)
+    except dns.tsig.PeerError:
+        # A TSIG error answer (BADSIG, BADKEY...): its header is what the tests look at.
+        return q, HeaderOnly(wire)
+
+
+class HeaderOnly:
+    """The parts of a response dnspython refuses to parse (a TSIG error)."""
+
+    def __init__(self, wire):
+        self.id = int.from_bytes(wire[0:2], "big")
+        self._rcode = wire[3] & 0x0F
+
+    def rcode(self):
+        return self._rcode
 
 
 class Knot:

@@ -3,6 +3,7 @@ change, answers identical to Knot's, the copy on disk served after a restart, ex
 access, transfers onward through the transfer plugin, and reloads."""
 
 import socket
+import subprocess
 import time
 
 import dns.flags
@@ -14,7 +15,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.zone
 
-from cdnstest import free_port, make_query
+from cdnstest import PLUGIN_DIR, SERVER_BIN, free_port, make_query, server_env
 from primaries import query, send_notify, soa_serial, wait_for, zone_text
 
 QUESTIONS = [
@@ -25,12 +26,14 @@ QUESTIONS = [
 ]
 
 
-def pipeline(primary_port, copy=None, transfer=None, extra="", key=None):
+def pipeline(primary_port, copy=None, transfer=None, extra="", key=None, notify_signed=False):
     zone = f'{{name: example.test, primaries: ["127.0.0.1:{primary_port}"]'
     if copy is not None:
         zone += f', file: "{copy}"'
     if key is not None:
         zone += f', key: {{name: {key[0]}, algorithm: hmac-sha256, secret: "{key[1]}"}}'
+    if notify_signed:
+        zone += ", notify_signed: true"
     zone += "}"
     text = ""
     if transfer is not None:
@@ -371,3 +374,37 @@ def test_update_refused_on_secondary_zone(make_server, knot, tmp_path):
     assert r.rcode() == dns.rcode.NOTAUTH
     assert rcode(srv, "sneaky.example.test.") == dns.rcode.NXDOMAIN
     assert soa_serial(srv.port) == 1
+
+
+OTHER_KEY = ("other.example.test.", "b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktMDE=")
+
+
+def test_notify_signed_required(make_server, tmp_path):
+    """notify_signed: a NOTIFY counts only when signed with the zone's key (verified by the
+    tsig plugin, earlier in the pipeline); unsigned or with another key it is REFUSED, with a
+    bad signature the tsig plugin answers it."""
+    port = free_port(ipv6=False)  # the primary: nothing listens, the zone never loads
+    keys = ", ".join(f'{{name: {n}, algorithm: hmac-sha256, secret: "{s}"}}'
+                     for n, s in (TSIG_KEY, OTHER_KEY))
+    srv = make_server(f"- tsig: {{keys: [{keys}]}}\n" +
+                      pipeline(port, key=TSIG_KEY, notify_signed=True))
+    q, r = send_notify(srv.port, serial=5)
+    assert r.rcode() == dns.rcode.REFUSED
+    q, r = send_notify(srv.port, serial=5, key=OTHER_KEY)
+    assert r.rcode() == dns.rcode.REFUSED
+    q, r = send_notify(srv.port, serial=5, key=(TSIG_KEY[0], OTHER_KEY[1]))
+    assert r.rcode() == dns.rcode.NOTAUTH  # BADSIG, from the tsig plugin
+    assert "checking it" not in srv.log()
+    q, r = send_notify(srv.port, serial=5, key=TSIG_KEY)
+    assert r.rcode() == dns.rcode.NOERROR and r.had_tsig
+    srv.wait_log(f"NOTIFY from 127.0.0.1@{port}: checking it")
+    assert srv.log().count("refused: not signed with the zone's key") == 2
+
+
+def test_notify_signed_needs_key(server_bin, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(pipeline(5300, notify_signed=True).replace("- secondary:", "pipeline:\n- secondary:"))
+    out = subprocess.run([str(SERVER_BIN), "-t", "-P", str(PLUGIN_DIR), "-c", str(path)],
+                         capture_output=True, text=True, timeout=60, env=server_env())
+    assert out.returncode == 1
+    assert "'notify_signed' needs the zone's 'key'" in out.stderr, out.stderr
