@@ -4,6 +4,8 @@
  * every `reload` interval. A file that fails to load is reported and the zone keeps its last
  * good version. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +94,8 @@ struct loaded {
 	struct stamp *files;
 	unsigned n_files;
 	uint64_t journal_warned; /* journal size / journal_max_size last warned about */
+	uint64_t digest;         /* of the bytes of files[] when read (journal only) */
+	bool has_digest;
 	bool used; /* by the instance being set up */
 };
 
@@ -352,23 +356,129 @@ static void publish_all(struct file_state *st)
 	}
 }
 
-/* Past journal_max_size the journal keeps growing (it is the only durable copy of the
- * changes): say so, once each time it grows by another journal_max_size. */
+/* --- Snapshots: the zone as of a serial, beside its journal, so the journal can shrink. ---
+ *
+ * The zone file is not rewritten, so the journal is the only durable copy of the changes
+ * since the file's serial. Past journal_max_size, the current version is written to
+ * DIR/<zone>snapshot (temporary file, fsync, rename, fsync of the directory), headed by the
+ * serial and a digest of the zone file(s) it grew from; only then is the journal trimmed to
+ * half the limit (the changes up to the snapshot may go; the newest are kept for IXFR). At
+ * start-up and on reload, a snapshot whose digest matches the zone file as read now is
+ * loaded instead of the file and the journal replayed on top of it; when the file changed
+ * (another digest), the snapshot is stale and the journal logic of the file applies. */
+
+static void snapshot_path(const struct file_state *st, const char *zone_text, char *out,
+			  size_t len)
+{
+	snprintf(out, len, "%s/%ssnapshot", st->journal_dir, zone_text);
+}
+
+/* FNV-1a (64 bits) over the bytes of every file the zone was read from. */
+static int files_digest(const struct loaded *l, uint64_t *out)
+{
+	uint64_t h = 1469598103934665603ull;
+	uint8_t buf[65536];
+	for (unsigned i = 0; i < l->n_files; i++) {
+		int fd = open(l->files[i].path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		ssize_t n;
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			for (ssize_t k = 0; k < n; k++)
+				h = (h ^ buf[k]) * 1099511628211ull;
+		close(fd);
+		if (n < 0)
+			return -1;
+		h = (h ^ 0x100) * 1099511628211ull; /* between files */
+	}
+	*out = h;
+	return 0;
+}
+
+static int sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static int write_snapshot(const struct file_state *st, const struct loaded *l,
+			  const char *zone_text)
+{
+	char path[4096], tmp[4200];
+	snapshot_path(st, zone_text, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	fprintf(f, "; clouddns snapshot of %s serial %u, zone file digest %016llx\n", zone_text,
+		cdns_zone_serial(l->zone), (unsigned long long)l->digest);
+	int rc = cdns_zone_write(l->zone, f);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		rc = -1;
+	if (fclose(f) != 0)
+		rc = -1;
+	if (rc != 0 || rename(tmp, path) != 0 || sync_dir(st->journal_dir) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* The serial and digest in a snapshot's first line; -1 when there is none (or unreadable). */
+static int read_snapshot_header(const char *path, const char *zone_text, uint32_t *serial,
+				uint64_t *digest)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	char line[CDNS_NAME_MAXTEXT + 128], name[CDNS_NAME_MAXTEXT + 1];
+	unsigned long long d = 0;
+	int ok = fgets(line, sizeof(line), f) != NULL &&
+		 sscanf(line, "; clouddns snapshot of %1021s serial %u, zone file digest %llx",
+			name, serial, &d) == 3 &&
+		 strcmp(name, zone_text) == 0;
+	fclose(f);
+	*digest = d;
+	return ok ? 0 : -1;
+}
+
+/* Past journal_max_size: snapshot, then trim the journal to half of it. */
 static void journal_size_check(const struct file_state *st, struct loaded *l)
 {
-	if (l->journal == NULL || st->journal_max <= 0)
+	if (l->journal == NULL || st->journal_max <= 0 || !l->has_digest)
 		return;
 	uint64_t size = cdns_journal_size(l->journal), max = (uint64_t)st->journal_max;
-	if (size <= max || size / max <= l->journal_warned)
+	if (size <= max)
 		return;
-	l->journal_warned = size / max;
 	char zone[CDNS_NAME_MAXTEXT];
 	cdns_name_to_text(l->apex, zone, sizeof(zone));
-	cdns_warn("zone %s: journal %llu bytes, beyond journal_max_size (%llu): it holds the "
-		  "changes made since the zone file's serial and cannot drop any of them; write "
-		  "the zone as it is now into its file with a higher serial (e.g. from an AXFR) "
-		  "to start the journal over",
-		  zone, (unsigned long long)size, (unsigned long long)max);
+	uint32_t serial = cdns_zone_serial(l->zone);
+	if (write_snapshot(st, l, zone) != 0) {
+		if (size / max > l->journal_warned) {
+			l->journal_warned = size / max;
+			cdns_warn("zone %s: cannot write the snapshot (%s): the journal (%llu bytes) "
+				  "keeps every change",
+				  zone, strerror(errno), (unsigned long long)size);
+		}
+		return;
+	}
+	int rc = cdns_journal_trim(l->journal, serial, max / 2);
+	if (rc != 0) {
+		cdns_warn("zone %s: snapshot at serial %u written, but the journal was not trimmed: %s",
+			  zone, serial, cdns_journal_error(l->journal));
+		return;
+	}
+	cdns_info("zone %s: snapshot at serial %u written; journal trimmed from %llu to %llu bytes",
+		  zone, serial, (unsigned long long)size,
+		  (unsigned long long)cdns_journal_size(l->journal));
 }
 
 /* A change was committed (RFC 2136 update, API...): serve the new version. */
@@ -423,8 +533,8 @@ static int journal_open(const char *path, const uint8_t *apex, int64_t max, cdns
 {
 	cdns_journal_report_t rep;
 	/* MANUAL: the journal is the only durable copy of the run-time changes (the zone file is
-	 * not rewritten), so no append may drop the oldest ones to stay within max; max is a
-	 * threshold for a warning instead (committed_cb). */
+	 * not rewritten), so no append may drop the oldest ones to stay within max; past max a
+	 * snapshot is written first, then the journal trimmed (journal_size_check). */
 	int rc = cdns_journal_open(path, apex, CDNS_C_IN, (uint64_t)max, CDNS_JOURNAL_MANUAL, j,
 				   &rep);
 	if (rep.text[0] != '\0')
@@ -435,16 +545,62 @@ static int journal_open(const char *path, const uint8_t *apex, int64_t max, cdns
 /* Bring a zone just read from its file up to date with its journal (opening the journal if
  * the entry has none yet). The journal continues from the file's serial; when the file's
  * serial is not in it (the file was edited), the file wins and the journal starts over. */
+/* Serve the snapshot at path instead of what the zone file gave. */
+static int load_snapshot(struct loaded *l, const char *path)
+{
+	struct loaded *snap = NULL;
+	int rc = load_zone(l->apex, path, NULL, &snap);
+	if (rc != 0)
+		return rc;
+	cdns_zone_unref(l->zone);
+	l->zone = cdns_zone_ref(snap->zone);
+	loaded_free(snap);
+	return 0;
+}
+
+static int journal_restart(struct file_state *st, struct loaded *l, const char *path)
+{
+	cdns_journal_close(l->journal);
+	l->journal = NULL;
+	if (unlink(path) != 0)
+		return CDNS_EIO;
+	return journal_open(path, l->apex, st->journal_max, &l->journal);
+}
+
+/* Bring a zone just read from its file up to date with its snapshot and journal (opening the
+ * journal if the entry has none yet). The journal continues from the snapshot's serial when
+ * the snapshot was made from this very file content, else from the file's serial; when that
+ * serial is not in it (the file was edited), the file wins and the journal starts over. */
 static int journal_sync(struct file_state *st, struct loaded *l, const char *zone_text)
 {
 	if (st->journal_dir == NULL)
 		return 0;
-	char path[4096];
+	char path[4096], snap[4096];
 	snprintf(path, sizeof(path), "%s/%sjournal", st->journal_dir, zone_text);
+	snapshot_path(st, zone_text, snap, sizeof(snap));
 	int rc;
 	if (l->journal == NULL && (rc = journal_open(path, l->apex, st->journal_max, &l->journal)) != 0) {
 		cdns_err("zone %s: cannot open journal %s: %s", zone_text, path, cdns_strerror(rc));
 		return rc;
+	}
+	uint32_t snap_serial;
+	uint64_t snap_digest;
+	bool from_snapshot = false;
+	if (read_snapshot_header(snap, zone_text, &snap_serial, &snap_digest) == 0) {
+		if (l->has_digest && snap_digest == l->digest) {
+			/* Fail closed: the snapshot holds acknowledged changes the file lacks. */
+			if ((rc = load_snapshot(l, snap)) != 0) {
+				cdns_err("zone %s: the snapshot %s does not load: %s", zone_text, snap,
+					 cdns_strerror(rc));
+				return rc;
+			}
+			from_snapshot = true;
+		} else {
+			cdns_warn("zone %s: the zone file changed since the snapshot at serial %u was "
+				  "written: the snapshot is set aside",
+				  zone_text, snap_serial);
+			unlink(snap);
+		}
 	}
 	uint32_t first, last, serial = cdns_zone_serial(l->zone);
 	if (cdns_journal_first_serial(l->journal, &first) != 0)
@@ -461,14 +617,16 @@ static int journal_sync(struct file_state *st, struct loaded *l, const char *zon
 		cdns_err("zone %s: journal %s: %s", zone_text, path, cdns_journal_error(l->journal));
 		return rc;
 	}
+	if (from_snapshot) {
+		cdns_warn("zone %s: the snapshot's serial %u is not in the journal (%u..%u): serving "
+			  "the snapshot; the journal starts over from it",
+			  zone_text, serial, first, last);
+		return journal_restart(st, l, path);
+	}
 	cdns_warn("zone %s: the zone file's serial %u is not in the journal (%u..%u): the file "
 		  "was edited; the journal starts over from it",
 		  zone_text, serial, first, last);
-	cdns_journal_close(l->journal);
-	l->journal = NULL;
-	if (unlink(path) != 0)
-		return CDNS_EIO;
-	return journal_open(path, l->apex, st->journal_max, &l->journal);
+	return journal_restart(st, l, path);
 }
 
 /* (Re)load the zones whose files changed; returns how many changed. */
@@ -498,6 +656,8 @@ static unsigned refresh(struct file_state *st, cdns_diag_t *diag, unsigned *fail
 			continue;
 		}
 		fresh->used = true;
+		if (!st->check_only && st->journal_dir != NULL)
+			fresh->has_digest = files_digest(fresh, &fresh->digest) == 0;
 		if (!st->check_only) {
 			char name[CDNS_NAME_MAXTEXT];
 			cdns_name_to_text(z->apex, name, sizeof(name));

@@ -1049,7 +1049,9 @@ int cdns_journal_replay(cdns_journal_t *j, cdns_journal_cb cb, void *ctx)
 	return cdns__jwalk(j, 0, cb, ctx);
 }
 
-int cdns_journal_compact(cdns_journal_t *j, uint32_t serial)
+/* For compact and trim: the index of the changeset whose serial before is serial (the count
+ * when serial is the last serial) into *k. Returns 0, CDNS_EINVAL, CDNS_ENOENT. */
+static int cdns__jcut_at(cdns_journal_t *j, uint32_t serial, size_t *k)
 {
 	if (j == NULL)
 		return CDNS_EINVAL;
@@ -1058,13 +1060,35 @@ int cdns_journal_compact(cdns_journal_t *j, uint32_t serial)
 		cdns__jerr(j, "%s: opened read-only", j->path);
 		return CDNS_EINVAL;
 	}
-	size_t k;
 	if (j->n > 0 && serial == j->recs[j->n - 1].after)
-		k = j->n;
-	else if ((k = cdns__jfind(j, serial)) == SIZE_MAX) {
+		*k = j->n;
+	else if ((*k = cdns__jfind(j, serial)) == SIZE_MAX) {
 		cdns__jerr(j, "%s: serial %u is not in the journal", j->path, serial);
 		return CDNS_ENOENT;
 	}
+	return 0;
+}
+
+int cdns_journal_compact(cdns_journal_t *j, uint32_t serial)
+{
+	size_t k;
+	int rc = cdns__jcut_at(j, serial, &k);
+	if (rc != 0 || k == 0)
+		return rc;
+	return cdns__jrewrite(j, k);
+}
+
+int cdns_journal_trim(cdns_journal_t *j, uint32_t keep, uint64_t target)
+{
+	/* The most that may go: everything before the changeset that starts at keep. */
+	size_t limit;
+	int rc = cdns__jcut_at(j, keep, &limit);
+	if (rc != 0)
+		return rc;
+	/* The fewest oldest changesets whose removal brings the file within target. */
+	size_t k = 0;
+	while (k < limit && j->hdr_len + (j->size - j->recs[k].off) > target)
+		k++;
 	if (k == 0)
 		return 0;
 	return cdns__jrewrite(j, k);

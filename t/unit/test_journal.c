@@ -678,6 +678,39 @@ static void test_compaction_manual(void **state)
 	cdns_journal_close(j);
 }
 
+static void test_trim(void **state)
+{
+	tdir_t *t = *state;
+	cdns_journal_t *j = jopen(t->path, 0, CDNS_JOURNAL_MANUAL, NULL);
+	append_range(j, 1, 51, 2);
+	uint64_t full = cdns_journal_size(j);
+	size_t last10 = 0; /* the newest 10 records */
+	for (uint32_t i = 41; i <= 50; i++)
+		last10 += record_size(i, 2);
+	/* Within the target already: nothing goes. */
+	assert_int_equal(cdns_journal_trim(j, 50, full), 0);
+	assert_int_equal(cdns_journal_count(j), 50);
+	/* Room for 10 records: the 40 oldest go. */
+	assert_int_equal(cdns_journal_trim(j, 51, (uint64_t)HDR_LEN + last10), 0);
+	assert_int_equal(cdns_journal_count(j), 10);
+	uint32_t s;
+	assert_int_equal(cdns_journal_first_serial(j, &s), 0);
+	assert_int_equal(s, 41);
+	assert_int_equal((off_t)cdns_journal_size(j), file_size(t->path));
+	/* Never past keep, however small the target: the snapshot is at 45. */
+	assert_int_equal(cdns_journal_trim(j, 45, HDR_LEN), 0);
+	assert_int_equal(cdns_journal_first_serial(j, &s), 0);
+	assert_int_equal(s, 45);
+	seen_t seen = {.k = 2};
+	assert_int_equal(cdns_journal_read_from(j, 45, check_cb, &seen), 0);
+	assert_int_equal(seen.n, 6);
+	assert_int_equal(cdns_journal_trim(j, 44, HDR_LEN), CDNS_ENOENT);
+	/* keep == the last serial: all may go. */
+	assert_int_equal(cdns_journal_trim(j, 51, HDR_LEN), 0);
+	assert_int_equal(cdns_journal_count(j), 0);
+	cdns_journal_close(j);
+}
+
 /* The crash test: a child appends changesets and, after each append returns, writes its
  * serial to a pipe; the parent SIGKILLs it at a random moment, then reopens the journal.
  * Every serial the child reported must be in the journal, and the file must be consistent
@@ -767,6 +800,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_corrupt_middle, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_compaction, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_compaction_manual, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_trim, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_crash_kill9, setup_dir, teardown_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

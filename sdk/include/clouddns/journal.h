@@ -145,6 +145,13 @@ int cdns_journal_replay(cdns_journal_t *j, cdns_journal_cb cb, void *ctx);
  * CDNS_EINVAL (read-only), CDNS_EIO (errno set; the journal is unchanged), CDNS_ENOMEM. */
 int cdns_journal_compact(cdns_journal_t *j, uint32_t serial);
 
+/* Drop the oldest changesets until the file is within target bytes, but none from the one
+ * whose serial before is keep onwards (keep == the last serial: any may go): for a journal
+ * whose changes up to keep are safe in a snapshot, keeping as much IXFR history as fits.
+ * Returns 0 (also when nothing had to go), CDNS_ENOENT (keep not in the journal), CDNS_EINVAL
+ * (read-only), CDNS_EIO (the journal is unchanged), CDNS_ENOMEM. */
+int cdns_journal_trim(cdns_journal_t *j, uint32_t keep, uint64_t target);
+
 /* Text of the last error a call on this handle returned ("" if none): which record, which
  * offset, which system call. */
 const char *cdns_journal_error(const cdns_journal_t *j);

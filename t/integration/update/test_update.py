@@ -18,6 +18,7 @@ import dns.query
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
+import dns.rrset
 import dns.tsig
 import dns.tsigkeyring
 import dns.update
@@ -874,9 +875,10 @@ def test_acknowledged_update_survives_kill9(make_server, zone_dir):
 
 
 def test_small_journal_never_drops_what_the_zone_file_lacks(make_server, zone_dir):
-    # The journal is the only durable copy of run-time changes (the zone file is not
-    # rewritten): its size limit must not drop any of them. 120 updates of ~200 bytes each are
-    # several times journal_max_size (4k); after kill -9 every one is still there.
+    # The zone file is not rewritten: past journal_max_size the zone is written as a snapshot
+    # beside the journal, and only then is the journal trimmed. 120 updates of ~200 bytes are
+    # several times the limit (4k); the journal stays small, and after kill -9 every update
+    # is there (snapshot + journal), with IXFR still answered for recent serials.
     p = pipeline(zone_dir)
     p[-1][1]["journal_max_size"] = "4k"
     srv = make_server(p)
@@ -884,15 +886,35 @@ def test_small_journal_never_drops_what_the_zone_file_lacks(make_server, zone_di
         u = upd()
         u.add(f"n{i}", 300, "TXT", '"' + "x" * 150 + f'{i}"')
         assert rcode(srv, u) == dns.rcode.NOERROR
+    journal = zone_dir / "journal" / "example.test.journal"
+    snapshot = zone_dir / "journal" / "example.test.snapshot"
+    assert journal.stat().st_size <= 4096 + 1024, journal.stat().st_size
+    assert snapshot.read_text().startswith("; clouddns snapshot of example.test. serial ")
+    assert "snapshot at serial" in srv.log() and "journal trimmed" in srv.log()
     srv.proc.send_signal(signal.SIGKILL)
     srv.proc.wait(10)
     srv.stopped = True
     srv.start()
     srv.stopped = False
     assert serial(srv) == 121
-    for i in (0, 1, 59, 119):
+    for i in range(120):
         assert rdatas(srv, f"n{i}.example.test.", "TXT") == ['"' + "x" * 150 + f'{i}"'], i
-    assert "journal" in srv.log() and "beyond journal_max_size" in srv.log(), srv.log()
+    # The newest changes are still in the journal: an IXFR from serial 119 is incremental.
+    q = dns.message.make_query(ZONE, "IXFR")
+    q.authority.append(dns.rrset.from_text(ZONE, 0, "IN", "SOA",
+                                           "ns1.example.test. hostmaster.example.test. 119 1 1 1 1"))
+    r = dns.query.tcp(q, "127.0.0.1", port=srv.port, timeout=10, one_rr_per_rrset=True)
+    soas = [rr for rr in r.answer if rr.rdtype == dns.rdatatype.SOA]
+    assert len(soas) > 2 and len(r.answer) < 20, r.answer  # a difference sequence, not AXFR
+    # Editing the zone file (a new serial) still wins: the snapshot is set aside.
+    (zone_dir / "example.test.zone").write_text(ZONE_TEXT.replace(" 1 3600 600", " 500 3600 600")
+                                               + "edited  A   192.0.2.77\n")
+    srv.reload()
+    srv.wait_log("the snapshot is set aside")
+    srv.wait_log("configuration 2 loaded")
+    assert serial(srv) == 500
+    assert rdatas(srv, "edited.example.test.", "A") == ["192.0.2.77"]
+    assert rdatas(srv, "n5.example.test.", "TXT") == []
 
 
 def test_without_journal_updates_live_in_memory(make_server, zone_dir):
