@@ -147,7 +147,7 @@ static void state_free(struct transfer_state *st)
 	for (unsigned i = 0; i < NOTIFY_MAX; i++) {
 		if (st->notify_key[i] != NULL) {
 			/* A secret does not outlive its use in memory. */
-			memset(st->notify_key[i], 0, sizeof(cdns_tsig_key_t));
+			explicit_bzero(st->notify_key[i], sizeof(cdns_tsig_key_t));
 			free(st->notify_key[i]);
 		}
 	}
@@ -253,7 +253,7 @@ static void job_free(struct notify_job *job)
 		}
 	}
 	ev_timer_stop(cdns_control_loop(), &job->timer);
-	memset(&job->key, 0, sizeof(job->key)); /* the secret */
+	explicit_bzero(&job->key, sizeof(job->key)); /* the secret (a store the compiler keeps) */
 	free(job);
 }
 
