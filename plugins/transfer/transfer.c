@@ -19,11 +19,6 @@
 
 #define ACL_MAX 256
 
-struct acl_rule {
-	bool has_net, has_key;
-	cdns_netprefix_t net;
-	uint8_t key[CDNS_NAME_MAXLEN];
-};
 
 #define NOTIFY_MAX 64
 #define NOTIFY_TRIES 5
@@ -31,7 +26,7 @@ struct acl_rule {
 struct notify_job;
 
 struct transfer_state {
-	struct acl_rule rules[ACL_MAX];
+	cdns_acl_who_t rules[ACL_MAX];
 	unsigned n_rules;
 	cdns_sockaddr_t notify[NOTIFY_MAX];
 	socklen_t notify_len[NOTIFY_MAX];
@@ -84,14 +79,9 @@ static const cdns_opt_def_t transfer_opts[] = {
 
 static bool allowed(const struct transfer_state *st, const cdns_query_t *q)
 {
-	for (unsigned i = 0; i < st->n_rules; i++) {
-		const struct acl_rule *r = &st->rules[i];
-		if (r->has_net && !cdns_netprefix_match(&r->net, &q->client))
-			continue;
-		if (r->has_key && (q->tsig_key == NULL || !cdns_name_equal(q->tsig_key, r->key)))
-			continue;
-		return true;
-	}
+	for (unsigned i = 0; i < st->n_rules; i++)
+		if (cdns_acl_who_match(&st->rules[i], &q->client, q->tsig_key))
+			return true;
 	return false;
 }
 
@@ -182,33 +172,14 @@ static int transfer_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state
 			bad = true;
 			break;
 		}
-		struct acl_rule *r = &st->rules[st->n_rules];
 		if (rc.address == NULL && rc.key == NULL) {
 			cdns_diag_error(d, rn, "%sacl rule: give 'address', 'key' or both", prefix);
 			bad = true;
 			continue;
 		}
-		if (rc.address != NULL) {
-			if (cdns_netprefix_parse(rc.address, &r->net) != 0) {
-				cdns_diag_error(d, cdns_conf_get(rn, "address"),
-						"%sacl rule: 'address' must be an address or a prefix such as "
-						"\"192.0.2.0/24\", got \"%s\"",
-						prefix, rc.address);
-				bad = true;
-				continue;
-			}
-			r->has_net = true;
-		}
-		if (rc.key != NULL) {
-			if (cdns_name_from_text(rc.key, strlen(rc.key), (const uint8_t *)"", r->key) <= 0) {
-				cdns_diag_error(d, cdns_conf_get(rn, "key"),
-						"%sacl rule: 'key' must be a key name, got \"%s\"", prefix,
-						rc.key);
-				bad = true;
-				continue;
-			}
-			cdns_name_lower(r->key);
-			r->has_key = true;
+		if (!cdns_acl_who_conf(d, prefix, rn, rc.address, rc.key, &st->rules[st->n_rules])) {
+			bad = true;
+			continue;
 		}
 		st->n_rules++;
 	}

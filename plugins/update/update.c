@@ -33,9 +33,8 @@ struct name_pat {
 };
 
 struct rule {
-	bool has_net, has_key, grant;
-	cdns_netprefix_t net;
-	uint8_t key[CDNS_NAME_MAXLEN];
+	bool grant;
+	cdns_acl_who_t who;
 	struct name_pat *names; /* NULL: every name of the zone */
 	unsigned n_names;
 	int types_mode; /* TYPES_DEFAULT: every type but SOA; TYPES_ALL; TYPES_LIST */
@@ -92,11 +91,7 @@ static const cdns_opt_def_t update_opts[] = {
 
 static bool client_match(const struct rule *r, const struct client *c)
 {
-	if (r->has_net && !cdns_netprefix_match(&r->net, &c->addr))
-		return false;
-	if (r->has_key && (!c->has_key || !cdns_name_equal(c->key, r->key)))
-		return false;
-	return true;
+	return cdns_acl_who_match(&r->who, &c->addr, c->has_key ? c->key : NULL);
 }
 
 /* owner is lower-cased. */
@@ -250,30 +245,10 @@ static bool parse_rule(cdns_diag_t *d, const char *prefix, const cdns_conf_t *rn
 		return false;
 	r->grant = rc.action == 0;
 	r->line = rn->line;
-	bool ok = true;
-	if (rc.address != NULL) {
-		if (cdns_netprefix_parse(rc.address, &r->net) != 0) {
-			cdns_diag_error(d, cdns_conf_get(rn, "address"),
-			                "%sacl rule: 'address' must be an address or a prefix such "
-			                "as \"192.0.2.0/24\", got \"%s\"",
-			                prefix, rc.address);
-			ok = false;
-		}
-		r->has_net = true;
-	}
-	if (rc.key != NULL) {
-		if (cdns_name_from_text(rc.key, strlen(rc.key), (const uint8_t *)"", r->key) <= 0) {
-			cdns_diag_error(d, cdns_conf_get(rn, "key"),
-			                "%sacl rule: 'key' must be a key name, got \"%s\"", prefix,
-			                rc.key);
-			ok = false;
-		}
-		cdns_name_lower(r->key);
-		r->has_key = true;
-	}
+	bool ok = cdns_acl_who_conf(d, prefix, rn, rc.address, rc.key, &r->who);
 	/* A grant for anyone at all would open the zone to the Internet (RFC 2136 §8.1): say
 	 * who. A deny rule may match everyone (a final "deny the rest"). */
-	if (ok && r->grant && !r->has_net && !r->has_key) {
+	if (ok && r->grant && !r->who.has_net && !r->who.has_key) {
 		cdns_diag_error(d, rn, "%sacl rule: a grant rule needs 'address', 'key' or both",
 		                prefix);
 		ok = false;

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include <clouddns/addr.h>
+#include <clouddns/conf.h>
 #include <clouddns/error.h>
+#include <clouddns/name.h>
 
 static int parse_port(const char *s, unsigned long *port)
 {
@@ -142,4 +144,40 @@ bool cdns_netprefix_match(const cdns_netprefix_t *p, const cdns_sockaddr_t *a)
 		return true;
 	uint8_t mask = (uint8_t)(0xff << (8 - rest));
 	return (addr[full] & mask) == (p->addr[full] & mask);
+}
+
+bool cdns_acl_who_conf(cdns_diag_t *d, const char *prefix, const cdns_conf_t *rn,
+		       const char *address, const char *key, cdns_acl_who_t *w)
+{
+	bool ok = true;
+	memset(w, 0, sizeof(*w));
+	if (address != NULL) {
+		if (cdns_netprefix_parse(address, &w->net) != 0) {
+			cdns_diag_error(d, cdns_conf_get(rn, "address"),
+					"%sacl rule: 'address' must be an address or a prefix such as "
+					"\"192.0.2.0/24\", got \"%s\"",
+					prefix, address);
+			ok = false;
+		}
+		w->has_net = true;
+	}
+	if (key != NULL) {
+		if (cdns_name_from_text(key, strlen(key), (const uint8_t *)"", w->key) <= 0) {
+			cdns_diag_error(d, cdns_conf_get(rn, "key"),
+					"%sacl rule: 'key' must be a key name, got \"%s\"", prefix, key);
+			ok = false;
+		}
+		cdns_name_lower(w->key);
+		w->has_key = true;
+	}
+	return ok;
+}
+
+bool cdns_acl_who_match(const cdns_acl_who_t *w, const cdns_sockaddr_t *addr, const uint8_t *key)
+{
+	if (w->has_net && !cdns_netprefix_match(&w->net, addr))
+		return false;
+	if (w->has_key && (key == NULL || !cdns_name_equal(key, w->key)))
+		return false;
+	return true;
 }

@@ -31,4 +31,24 @@ int cdns_netprefix_parse(const char *text, cdns_netprefix_t *p);
  * IPv4 prefixes. */
 bool cdns_netprefix_match(const cdns_netprefix_t *p, const cdns_sockaddr_t *a);
 
+/* Who an access rule is for: client addresses, a TSIG key, or both (both must match). */
+typedef struct cdns_acl_who {
+	bool has_net, has_key;
+	cdns_netprefix_t net;
+	uint8_t key[CDNS_NAME_MAXLEN]; /* lower-cased wire form */
+} cdns_acl_who_t;
+
+struct cdns_conf;
+struct cdns_diag;
+
+/* Read a rule's 'address' (a prefix) and 'key' (a key name) texts, NULL when the rule map rn
+ * lacks them, into w. Errors go to d at the option's position ("<prefix>acl rule: 'address'
+ * must be ..."). Returns true when what is given is good. */
+bool cdns_acl_who_conf(struct cdns_diag *d, const char *prefix, const struct cdns_conf *rn,
+		       const char *address, const char *key, cdns_acl_who_t *w);
+
+/* Does a client match: its address is in the prefix (if any), and its request was signed with
+ * the key (if any; key is the verified key's name, NULL for unsigned requests)? */
+bool cdns_acl_who_match(const cdns_acl_who_t *w, const cdns_sockaddr_t *addr, const uint8_t *key);
+
 #endif
