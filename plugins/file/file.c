@@ -745,16 +745,9 @@ static int file_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state)
 	memset(&cfg, 0, sizeof(cfg));
 	if (cdns_conf_apply(d, prefix, opts, file_opts, &cfg) != 0)
 		return CDNS_ECONFIG;
-	if (cfg.zones->kind != CDNS_CONF_SEQ || cfg.zones->n_children == 0) {
-		cdns_diag_error(d, cfg.zones,
-				"%soption 'zones': must be a list of {name: ..., path: ...}", prefix);
+	if (cdns_conf_check_list(d, prefix, cfg.zones, "zones", "{name: ..., path: ...}",
+				 FILE_MAX_ZONES, "zones") != 0)
 		return CDNS_ECONFIG;
-	}
-	if (cfg.zones->n_children > FILE_MAX_ZONES) {
-		cdns_diag_error(d, cfg.zones, "%soption 'zones': at most %d zones", prefix,
-				FILE_MAX_ZONES);
-		return CDNS_ECONFIG;
-	}
 	struct file_state *st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return CDNS_ENOMEM;

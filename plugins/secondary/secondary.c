@@ -1373,17 +1373,9 @@ static int sec_setup(cdns_setup_t *s, const cdns_conf_t *opts, void **state)
 	bool bad = cdns_conf_apply(d, prefix, opts, sec_opts, &cfg) != 0;
 	if (cfg.zones == NULL)
 		return CDNS_ECONFIG;
-	if (cfg.zones->kind != CDNS_CONF_SEQ || cfg.zones->n_children == 0) {
-		cdns_diag_error(d, cfg.zones,
-				"%soption 'zones': must be a list of {name: ..., primaries: [...]}",
-				prefix);
+	if (cdns_conf_check_list(d, prefix, cfg.zones, "zones", "{name: ..., primaries: [...]}",
+				 SEC_MAX_ZONES, "zones") != 0)
 		return CDNS_ECONFIG;
-	}
-	if (cfg.zones->n_children > SEC_MAX_ZONES) {
-		cdns_diag_error(d, cfg.zones, "%soption 'zones': at most %d zones", prefix,
-				SEC_MAX_ZONES);
-		return CDNS_ECONFIG;
-	}
 	struct sec_state *st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return CDNS_ENOMEM;

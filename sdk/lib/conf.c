@@ -711,6 +711,22 @@ static void cdns__apply_default(const cdns_opt_def_t *def, void *out)
 		cdns__store(def, out, &v);
 }
 
+int cdns_conf_check_list(cdns_diag_t *d, const char *prefix, const cdns_conf_t *node,
+			 const char *option, const char *shape, size_t max, const char *what)
+{
+	if (node == NULL || node->kind != CDNS_CONF_SEQ || node->n_children == 0) {
+		cdns_diag_error(d, node, "%soption '%s': must be a list of %s", prefix, option,
+				shape);
+		return CDNS_ECONFIG;
+	}
+	if (node->n_children > max) {
+		cdns_diag_error(d, node, "%soption '%s': at most %zu %s", prefix, option, max,
+				what);
+		return CDNS_ECONFIG;
+	}
+	return 0;
+}
+
 int cdns_conf_apply(cdns_diag_t *d, const char *prefix, const cdns_conf_t *map,
                     const cdns_opt_def_t *table, void *out)
 {

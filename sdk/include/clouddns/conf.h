@@ -104,6 +104,12 @@ typedef struct cdns_opt_def {
 int cdns_conf_apply(cdns_diag_t *d, const char *prefix, const cdns_conf_t *map,
 		    const cdns_opt_def_t *table, void *out);
 
+/* A required list option (node, named option): a non-empty sequence of at most max entries.
+ * Errors: "<prefix>option '<option>': must be a list of <shape>" and "... at most <max>
+ * <what>". Returns 0 or CDNS_ECONFIG. */
+int cdns_conf_check_list(cdns_diag_t *d, const char *prefix, const cdns_conf_t *node,
+			 const char *option, const char *shape, size_t max, const char *what);
+
 /* Value parsers used by cdns_conf_apply, for plugins that parse nested structures themselves.
  * Each returns 0 or CDNS_EINVAL/CDNS_ERANGE; *out is only written on success.
  *   bool:     true/false, yes/no, on/off, any case
